@@ -1,0 +1,100 @@
+"""The backend contract, written down once, and the loader of the chosen engine.
+
+A backend is a package (`nhanh.backend.jax`, `nhanh.backend.torch`) whose top level provides
+every name in CONTRACT below, with the same meaning and signatures. Everything above this
+package (ops, layers, losses, optimizers, trainers) is written against these names only.
+
+Arrays are the engine's own (jax.Array, torch.Tensor); dtypes are given as strings
+('float32', 'int32', 'bool', ...).
+"""
+
+from __future__ import annotations
+
+import importlib
+import types
+
+from nhanh import config
+
+CONTRACT: dict[str, str] = {
+    # --- arrays and conversion (core) ---
+    "NAME": "the backend's name, 'jax' or 'torch'",
+    "convert_to_tensor": "(x, dtype=None) -> array; numbers, numpy arrays, lists, arrays",
+    "convert_to_numpy": "(x) -> numpy.ndarray (a host copy)",
+    "is_tensor": "(x) -> bool: x is this engine's array",
+    "standardize_dtype": "(dtype) -> dtype name as a string",
+    "dtype_of": "(x) -> dtype name of an array, as a string",
+    "cast": "(x, dtype) -> array",
+    "shape": "(x) -> tuple of ints",
+    "item": "(x) -> Python number; the one place a device value is read on the host",
+    "stop_gradient": "(x) -> x, cut from differentiation",
+    "value_and_grad": "(fn, has_aux=False) -> f(params: list, *args) -> (value, grads list);"
+    " with has_aux, value is (loss, aux)",
+    "compile_step": "(fn, donate_state=False) -> fn compiled once per input signature;"
+    " fn(state, *args); with donate_state the engine may reuse state's buffers",
+    "eval_shape": "(fn, shapes, dtype) -> output shape(s) of fn on inputs of these shapes",
+    # --- numpy-style ops: same names and meaning as numpy ---
+    "numpy": "module of numpy-style functions; see NUMPY_OPS",
+    # --- neural-network ops ---
+    "nn": "module of nn functions; see NN_OPS",
+    # --- random numbers ---
+    "random": "module: normal, uniform, truncated_normal, bernoulli, permutation,"
+    " each (…, seed) where seed is a 2-element uint32 state array",
+}
+
+NUMPY_OPS = (
+    "add subtract multiply divide true_divide floor_divide mod power negative abs absolute sign "
+    "square sqrt rsqrt exp expm1 log log1p log2 log10 sin cos tan tanh arctan erf floor ceil round "
+    "maximum minimum clip where matmul dot tensordot einsum outer "
+    "sum mean max min prod std var argmax argmin cumsum logsumexp norm all any "
+    "equal not_equal greater greater_equal less less_equal logical_and logical_or logical_not "
+    "isnan isinf isfinite reshape transpose expand_dims squeeze concatenate stack split tile "
+    "repeat take take_along_axis broadcast_to flip zeros ones full zeros_like ones_like "
+    "full_like arange eye linspace diag triu tril pad sort argsort top_k count_nonzero "
+    "nan_to_num swapaxes moveaxis"
+).split()
+
+NN_OPS = (
+    "relu relu6 leaky_relu elu selu gelu sigmoid hard_sigmoid hard_silu silu softplus softsign "
+    "mish softmax log_softmax one_hot"
+).split()
+
+_current: types.ModuleType | None = None
+_loaded: dict[str, types.ModuleType] = {}
+
+
+def load(name: str) -> types.ModuleType:
+    """Import backend `name`, check it against the contract, and make it current."""
+    global _current
+    name = config.check_backend_name(name)
+    module = _loaded.get(name)
+    if module is None:
+        engine = "jax" if name == "jax" else "torch"
+        try:
+            importlib.import_module(engine)
+        except ImportError as e:
+            raise ImportError(
+                f"The {name!r} backend needs the {engine!r} package, which is not installed "
+                f"({e}). Install it with: {config.install_hint(name)}"
+            ) from None
+        module = importlib.import_module(f"nhanh.backend.{name}")
+        _check_contract(module)
+        _loaded[name] = module
+    _current = module
+    return module
+
+
+def _check_contract(module: types.ModuleType) -> None:
+    missing = [n for n in CONTRACT if not hasattr(module, n)]
+    missing += [f"numpy.{n}" for n in NUMPY_OPS if not hasattr(module.numpy, n)]
+    missing += [f"nn.{n}" for n in NN_OPS if not hasattr(module.nn, n)]
+    if missing:
+        raise NotImplementedError(f"Backend {module.__name__} lacks: {', '.join(missing)}")
+
+
+def get() -> types.ModuleType:
+    """The current backend module (loaded on first use from NHANH_BACKEND, default jax)."""
+    return _current if _current is not None else load(config.default_backend_name())
+
+
+def loaded(name: str) -> types.ModuleType | None:
+    return _loaded.get(name)

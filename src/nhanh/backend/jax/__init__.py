@@ -1,0 +1,18 @@
+"""JAX engine: jax.numpy ops, jax.grad, jax.jit with buffer donation."""
+
+from nhanh.backend.jax import nn, numpy, random
+from nhanh.backend.jax.core import (
+    NAME,
+    cast,
+    compile_step,
+    convert_to_numpy,
+    convert_to_tensor,
+    dtype_of,
+    eval_shape,
+    is_tensor,
+    item,
+    shape,
+    standardize_dtype,
+    stop_gradient,
+    value_and_grad,
+)

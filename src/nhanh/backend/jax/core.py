@@ -1,0 +1,66 @@
+"""Arrays, conversion, differentiation and compilation on JAX."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+NAME = "jax"
+
+
+def standardize_dtype(dtype) -> str:
+    if dtype is None:
+        return None
+    if isinstance(dtype, str):
+        return dtype
+    return np.dtype(dtype).name
+
+
+def convert_to_tensor(x, dtype=None):
+    if dtype is not None:
+        dtype = standardize_dtype(dtype)
+    if isinstance(x, jax.Array):
+        return x if dtype is None or x.dtype == dtype else x.astype(dtype)
+    return jnp.asarray(x, dtype=dtype)
+
+
+def convert_to_numpy(x) -> np.ndarray:
+    return np.asarray(x)
+
+
+def is_tensor(x) -> bool:
+    return isinstance(x, jax.Array)
+
+
+def dtype_of(x) -> str:
+    return x.dtype.name if hasattr(x, "dtype") else np.asarray(x).dtype.name
+
+
+def cast(x, dtype):
+    return jnp.asarray(x).astype(standardize_dtype(dtype))
+
+
+def shape(x) -> tuple:
+    return tuple(x.shape)
+
+
+def item(x):
+    return np.asarray(x).item()
+
+
+stop_gradient = jax.lax.stop_gradient
+
+
+def value_and_grad(fn, has_aux=False):
+    return jax.value_and_grad(fn, has_aux=has_aux)
+
+
+def compile_step(fn, donate_state=False):
+    return jax.jit(fn, donate_argnums=(0,) if donate_state else ())
+
+
+def eval_shape(fn, shapes, dtype):
+    specs = [jax.ShapeDtypeStruct(tuple(1 if d is None else d for d in s), dtype) for s in shapes]
+    out = jax.eval_shape(fn, *specs)
+    return jax.tree_util.tree_map(lambda o: tuple(o.shape), out)

@@ -1,0 +1,18 @@
+"""PyTorch engine: eager tensors, torch.autograd, optional torch.compile."""
+
+from nhanh.backend.torch import nn, numpy, random
+from nhanh.backend.torch.core import (
+    NAME,
+    cast,
+    compile_step,
+    convert_to_numpy,
+    convert_to_tensor,
+    dtype_of,
+    eval_shape,
+    is_tensor,
+    item,
+    shape,
+    standardize_dtype,
+    stop_gradient,
+    value_and_grad,
+)

@@ -1,0 +1,139 @@
+"""Arrays, conversion, differentiation and compilation on PyTorch."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+NAME = "torch"
+
+_TO_TORCH = {
+    "float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32,
+    "float64": torch.float64, "int8": torch.int8, "int16": torch.int16, "int32": torch.int32,
+    "int64": torch.int64, "uint8": torch.uint8, "bool": torch.bool,
+    "uint32": torch.uint32, "complex64": torch.complex64,
+}
+_FROM_TORCH = {v: k for k, v in _TO_TORCH.items()}
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+DEVICE = default_device()
+
+
+def standardize_dtype(dtype) -> str | None:
+    if dtype is None:
+        return None
+    if isinstance(dtype, torch.dtype):
+        return _FROM_TORCH[dtype]
+    if isinstance(dtype, str):
+        return dtype
+    return np.dtype(dtype).name
+
+
+def to_torch_dtype(dtype) -> torch.dtype | None:
+    if dtype is None or isinstance(dtype, torch.dtype):
+        return dtype
+    return _TO_TORCH[standardize_dtype(dtype)]
+
+
+def convert_to_tensor(x, dtype=None):
+    tdtype = to_torch_dtype(dtype)
+    if isinstance(x, torch.Tensor):
+        if tdtype is not None and x.dtype != tdtype:
+            x = x.to(tdtype)
+        return x if x.device == DEVICE else x.to(DEVICE)
+    if isinstance(x, (list, tuple)) and any(isinstance(e, torch.Tensor) for e in x):
+        return torch.stack([convert_to_tensor(e, dtype) for e in x])
+    array = np.asarray(x)
+    if tdtype is None:  # 64-bit data becomes 32-bit, as on JAX, so both engines agree
+        if array.dtype == np.float64:
+            array = array.astype(np.float32)
+        elif array.dtype == np.int64:
+            array = array.astype(np.int32)
+    if not array.flags.writeable or not array.flags.c_contiguous:
+        array = np.ascontiguousarray(array).copy()
+    return torch.as_tensor(array, dtype=tdtype, device=DEVICE)
+
+
+def convert_to_numpy(x) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        x = x.detach()
+        if x.dtype == torch.bfloat16:
+            x = x.float()
+        return x.cpu().numpy()
+    return np.asarray(x)
+
+
+def is_tensor(x) -> bool:
+    return isinstance(x, torch.Tensor)
+
+
+def dtype_of(x) -> str:
+    if isinstance(x, torch.Tensor):
+        return _FROM_TORCH[x.dtype]
+    return np.asarray(x).dtype.name
+
+
+def cast(x, dtype):
+    return convert_to_tensor(x).to(to_torch_dtype(dtype))
+
+
+def shape(x) -> tuple:
+    return tuple(x.shape)
+
+
+def item(x):
+    return x.item() if isinstance(x, torch.Tensor) else np.asarray(x).item()
+
+
+def stop_gradient(x):
+    return x.detach()
+
+
+def value_and_grad(fn, has_aux=False):
+    def wrapped(params, *args, **kwargs):
+        params = [p.detach().requires_grad_(True) for p in params]
+        with torch.enable_grad():
+            out = fn(params, *args, **kwargs)
+            loss = out[0] if has_aux else out
+            grads = torch.autograd.grad(loss, params, allow_unused=True) if params else ()
+        grads = [torch.zeros_like(p) if g is None else g for p, g in zip(params, grads)]
+        if has_aux:
+            aux = _detach(out[1])
+            return (loss.detach(), aux), grads
+        return loss.detach(), grads
+
+    return wrapped
+
+
+def _detach(tree):
+    if isinstance(tree, torch.Tensor):
+        return tree.detach()
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(_detach(t) for t in tree)
+    if isinstance(tree, dict):
+        return {k: _detach(v) for k, v in tree.items()}
+    return tree
+
+
+def compile_step(fn, donate_state=False, jit_compile=False):
+    target = torch.compile(fn) if jit_compile else fn
+
+    def step(*args, **kwargs):
+        with torch.no_grad():
+            return target(*args, **kwargs)
+
+    return step
+
+
+def eval_shape(fn, shapes, dtype):
+    tdtype = to_torch_dtype(dtype)
+    with torch.no_grad():
+        out = fn(*[torch.zeros(tuple(1 if d is None else d for d in s), dtype=tdtype, device=DEVICE)
+                   for s in shapes])
+    if isinstance(out, (list, tuple)):
+        return type(out)(tuple(o.shape) for o in out)
+    return tuple(out.shape)

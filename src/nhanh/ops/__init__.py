@@ -1,0 +1,85 @@
+"""Backend-agnostic ops: numpy's names and semantics, plus the nn ops layers need.
+
+Every op dispatches to the current backend at call time and accepts Variables wherever it
+accepts arrays. Layers, losses, metrics and optimizers are written with these only.
+"""
+
+from __future__ import annotations
+
+from nhanh import backend as _backend
+from nhanh.backend import NN_OPS, NUMPY_OPS
+from nhanh.variables import Variable
+
+
+def _unwrap(a):
+    if type(a) is Variable:
+        return a.value
+    if type(a) in (list, tuple):
+        return type(a)(e.value if type(e) is Variable else e for e in a)
+    return a
+
+
+def _forward(group: str, name: str):
+    def op(*args, **kwargs):
+        fn = getattr(getattr(_backend.get(), group), name)
+        return fn(*[_unwrap(a) for a in args], **kwargs)
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"`{name}` with numpy's meaning, on the current backend."
+    return op
+
+
+for _name in NUMPY_OPS:
+    globals()[_name] = _forward("numpy", _name)
+for _name in NN_OPS:
+    globals()[_name] = _forward("nn", _name)
+del _name
+
+
+def convert_to_tensor(x, dtype=None):
+    """An array of the current backend (numbers, lists, numpy arrays, Variables)."""
+    return _backend.get().convert_to_tensor(_unwrap(x), dtype)
+
+
+def convert_to_numpy(x):
+    """A host numpy copy of an array or Variable."""
+    return _backend.get().convert_to_numpy(_unwrap(x))
+
+
+def cast(x, dtype):
+    return _backend.get().cast(_unwrap(x), dtype)
+
+
+def shape(x) -> tuple:
+    return tuple(_unwrap(x).shape)
+
+
+def ndim(x) -> int:
+    return len(_unwrap(x).shape)
+
+
+def dtype(x) -> str:
+    return _backend.get().dtype_of(_unwrap(x))
+
+
+def is_tensor(x) -> bool:
+    return _backend.get().is_tensor(x)
+
+
+def stop_gradient(x):
+    return _backend.get().stop_gradient(_unwrap(x))
+
+
+def item(x):
+    """A device value read on the host as a Python number (this synchronises)."""
+    return _backend.get().item(_unwrap(x))
+
+
+def safe_divide(x, y):
+    """x / y, with 0 where y is 0 (for means over empty sets)."""
+    y_safe = where(equal(y, 0), 1, y)  # noqa: F821
+    return where(equal(y, 0), 0, divide(x, y_safe))  # noqa: F821
+
+
+def __getattr__(name):
+    raise AttributeError(f"nhanh.ops has no op {name!r}.")

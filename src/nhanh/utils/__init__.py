@@ -1,0 +1,6 @@
+"""Small user-facing helpers."""
+
+from nhanh.utils.numerical import to_categorical
+from nhanh.utils.seed import set_random_seed
+
+__all__ = ["set_random_seed", "to_categorical"]
