@@ -61,11 +61,10 @@ class Variable:
         self.regularizer = regularizer
         self.constraint = constraint
         self.dtype = self._backend.standardize_dtype(dtype) if dtype else config.floatx()
-        if callable(initializer):
-            value = initializer(tuple(shape), dtype=self.dtype)
-        else:
-            value = initializer
-        value = self._backend.convert_to_tensor(value, self.dtype)
+        with self._backend.eager_scope():
+            value = initializer(tuple(shape), dtype=self.dtype) if callable(initializer) \
+                else initializer
+            value = self._backend.convert_to_tensor(value, self.dtype)
         if shape is not None and tuple(value.shape) != tuple(shape):
             raise ValueError(f"Variable {name!r}: initial value has shape {tuple(value.shape)}, "
                              f"expected {tuple(shape)}.")

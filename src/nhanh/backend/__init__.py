@@ -20,6 +20,8 @@ CONTRACT: dict[str, str] = {
     "NAME": "the backend's name, 'jax' or 'torch'",
     "convert_to_tensor": "(x, dtype=None) -> array; numbers, numpy arrays, lists, arrays",
     "convert_to_numpy": "(x) -> numpy.ndarray (a host copy)",
+    "eager_scope": "() -> context manager inside which ops compute concrete values even while"
+    " a function is being traced (Variables created during shape inference)",
     "is_tensor": "(x) -> bool: x is this engine's array",
     "standardize_dtype": "(dtype) -> dtype name as a string",
     "dtype_of": "(x) -> dtype name of an array, as a string",

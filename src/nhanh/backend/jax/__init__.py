@@ -8,6 +8,7 @@ from nhanh.backend.jax.core import (
     convert_to_numpy,
     convert_to_tensor,
     dtype_of,
+    eager_scope,
     eval_shape,
     is_tensor,
     item,

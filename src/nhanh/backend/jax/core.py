@@ -25,6 +25,10 @@ def convert_to_tensor(x, dtype=None):
     return jnp.asarray(x, dtype=dtype)
 
 
+def eager_scope():
+    return jax.ensure_compile_time_eval()
+
+
 def convert_to_numpy(x) -> np.ndarray:
     return np.asarray(x)
 

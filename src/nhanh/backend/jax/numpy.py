@@ -4,13 +4,13 @@ import jax
 import jax.numpy as jnp
 from jax.numpy import (  # noqa: F401  (re-exported as the backend's ops)
     abs, absolute, add, all, any, arange, arctan, argmax, argmin, argsort, broadcast_to, ceil,
-    clip, concatenate, count_nonzero, cos, cumsum, diag, divide, dot, einsum, equal, exp, expand_dims,
+    concatenate, count_nonzero, cos, cumsum, diag, divide, dot, einsum, equal, exp, expand_dims,
     expm1, eye, flip, floor, floor_divide, full, full_like, greater, greater_equal, isfinite,
     isinf, isnan, less, less_equal, linspace, log, log1p, log2, log10, logical_and,
     logical_not, logical_or, matmul, max, maximum, mean, min, minimum, mod, moveaxis,
     multiply, nan_to_num, negative, not_equal, ones, ones_like, outer, pad, power, prod, repeat,
     reshape, round, sign, sin, sort, split, sqrt, square, squeeze, stack, std, subtract, sum,
-    swapaxes, take, take_along_axis, tan, tanh, tensordot, tile, transpose, tril, triu,
+    swapaxes, take, take_along_axis, tan, tanh, tensordot, transpose, tril, triu,
     true_divide, var, where, zeros, zeros_like,
 )
 from jax.scipy.special import erf  # noqa: F401
@@ -28,3 +28,11 @@ def norm(x, ord=None, axis=None, keepdims=False):
 
 def top_k(x, k, sorted=True):
     return jax.lax.top_k(x, k)
+
+
+def clip(x, x_min=None, x_max=None):
+    return jnp.clip(x, x_min, x_max)
+
+
+def tile(x, repeats):
+    return jnp.tile(x, repeats)

@@ -58,6 +58,10 @@ def convert_to_tensor(x, dtype=None):
     return torch.as_tensor(array, dtype=tdtype, device=DEVICE)
 
 
+def eager_scope():
+    return torch.no_grad()
+
+
 def convert_to_numpy(x) -> np.ndarray:
     if isinstance(x, torch.Tensor):
         x = x.detach()

@@ -114,8 +114,8 @@ def round(x, decimals=0):
     return torch.round(_t(x), decimals=decimals)
 
 
-def clip(x, a_min=None, a_max=None):
-    return torch.clamp(_t(x), a_min, a_max)
+def clip(x, x_min=None, x_max=None):
+    return torch.clamp(_t(x), x_min, x_max)
 
 
 def where(condition, x1=None, x2=None):

@@ -1,0 +1,60 @@
+"""Activation functions by name: `get('relu')`, `serialize(fn)`, `deserialize('gelu')`.
+
+Names follow Keras 3 and are case-insensitive; a typo raises at once with the close matches.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from nhanh import registry
+from nhanh.activations.activations import (
+    ALL_FUNCTIONS, elu, exponential, gelu, hard_sigmoid, hard_silu, hard_swish, leaky_relu,
+    linear, log_softmax, mish, relu, relu6, selu, sigmoid, silu, softmax, softplus, softsign,
+    swish, tanh,
+)
+
+_BY_NAME: dict[str, Callable] = {fn.__name__: fn for fn in ALL_FUNCTIONS}
+_BY_NAME.update({"swish": silu, "hard_swish": hard_silu})
+
+
+def serialize(activation: Callable) -> str | dict:
+    """The name that `deserialize` turns back into `activation`."""
+    for name, fn in _BY_NAME.items():
+        if fn is activation:
+            return name
+    if hasattr(activation, "get_config"):
+        return registry.serialize(activation)
+    name = getattr(activation, "__name__", None)
+    if name is None:
+        raise ValueError(f"Cannot serialize activation {activation!r}: it has no name. "
+                         "Pass a function or an object with get_config().")
+    return name
+
+
+def deserialize(name: str | dict, custom_objects: dict | None = None) -> Callable:
+    """The activation called `name` (also accepts Keras's {'class_name', 'config'} form)."""
+    if isinstance(name, dict):
+        name = name["config"] if name.get("class_name") == "function" else name["class_name"]
+    if custom_objects and name in custom_objects:
+        return custom_objects[name]
+    return registry.lookup("activation", name, _BY_NAME)
+
+
+def get(identifier: str | dict | Callable | None) -> Callable:
+    """None -> linear; a name or serialized form -> that function; a callable -> itself."""
+    if identifier is None:
+        return linear
+    if isinstance(identifier, (str, dict)):
+        return deserialize(identifier)
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"Could not interpret activation identifier {identifier!r}: expected a "
+                     f"name such as 'relu', a callable, or None.")
+
+
+__all__ = [
+    "deserialize", "elu", "exponential", "gelu", "get", "hard_sigmoid", "hard_silu",
+    "hard_swish", "leaky_relu", "linear", "log_softmax", "mish", "relu", "relu6", "selu",
+    "serialize", "sigmoid", "silu", "softmax", "softplus", "softsign", "swish", "tanh",
+]

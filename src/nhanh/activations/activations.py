@@ -1,0 +1,129 @@
+"""Activation functions, Keras 3 names and defaults, written once against nhanh.ops.
+
+Each takes an array (or Variable) of the current backend and returns an array of the same shape,
+so layers, losses and user code can use them on JAX and on PyTorch alike.
+"""
+
+from __future__ import annotations
+
+from nhanh import ops
+
+
+def linear(x):
+    """The identity: what a layer computes when it has no activation."""
+    return ops.convert_to_tensor(x)
+
+
+def relu(x, negative_slope: float = 0.0, max_value: float | None = None,
+         threshold: float = 0.0):
+    """Rectified linear unit, Keras 3's general form.
+
+    Returns `x` where `x > threshold`, else `negative_slope * (x - threshold)`; the result is then
+    capped at `max_value` (the capping applies before the negative part, as in Keras).
+    """
+    x = ops.convert_to_tensor(x)
+    if negative_slope and max_value is None and threshold == 0:
+        return ops.leaky_relu(x, negative_slope)
+    if threshold != 0:
+        positive = ops.where(ops.greater(x, threshold), x, ops.zeros_like(x))
+    elif max_value == 6:
+        positive, max_value = ops.relu6(x), None
+    else:
+        positive = ops.relu(x)
+    if max_value is not None:
+        positive = ops.clip(positive, 0.0, float(max_value))
+    if negative_slope:
+        positive = positive - negative_slope * ops.relu(threshold - x)
+    return positive
+
+
+def relu6(x):
+    """min(max(x, 0), 6): a ReLU that cannot grow without bound (mobile networks use it)."""
+    return ops.relu6(x)
+
+
+def leaky_relu(x, negative_slope: float = 0.2):
+    """x for x >= 0, negative_slope * x otherwise: keeps a gradient for negative inputs."""
+    return ops.leaky_relu(x, negative_slope)
+
+
+def sigmoid(x):
+    """1 / (1 + exp(-x)): a probability for binary outputs."""
+    return ops.sigmoid(x)
+
+
+def tanh(x):
+    """Hyperbolic tangent, a zero-centred squashing to (-1, 1)."""
+    return ops.tanh(x)
+
+
+def softmax(x, axis: int = -1):
+    """exp(x) / sum(exp(x)) along `axis`: a probability distribution over classes."""
+    return ops.softmax(x, axis=axis)
+
+
+def log_softmax(x, axis: int = -1):
+    """log(softmax(x)), computed stably (no log of an underflowed probability)."""
+    return ops.log_softmax(x, axis=axis)
+
+
+def elu(x, alpha: float = 1.0):
+    """x for x > 0, alpha * (exp(x) - 1) otherwise: smooth, with negative outputs."""
+    return ops.elu(x, alpha)
+
+
+def selu(x):
+    """Scaled ELU whose fixed constants keep activations self-normalising."""
+    return ops.selu(x)
+
+
+def softplus(x):
+    """log(1 + exp(x)): a smooth ReLU."""
+    return ops.softplus(x)
+
+
+def softsign(x):
+    """x / (1 + |x|): a squashing with polynomial, not exponential, tails."""
+    return ops.softsign(x)
+
+
+def silu(x):
+    """x * sigmoid(x) (also called swish)."""
+    return ops.silu(x)
+
+
+swish = silu
+
+
+def gelu(x, approximate: bool = False):
+    """Gaussian error linear unit x * Phi(x); `approximate` uses the tanh formula."""
+    return ops.gelu(x, approximate=approximate)
+
+
+def hard_sigmoid(x):
+    """relu6(x + 3) / 6: a piecewise-linear sigmoid that is cheap to compute."""
+    return ops.hard_sigmoid(x)
+
+
+def hard_silu(x):
+    """x * hard_sigmoid(x) (also called hard_swish)."""
+    return ops.hard_silu(x)
+
+
+hard_swish = hard_silu
+
+
+def exponential(x):
+    """exp(x)."""
+    return ops.exp(x)
+
+
+def mish(x):
+    """x * tanh(softplus(x)): a smooth, non-monotonic ReLU alternative."""
+    return ops.mish(x)
+
+
+ALL_FUNCTIONS = (
+    linear, relu, relu6, leaky_relu, sigmoid, tanh, softmax, log_softmax, elu, selu, softplus,
+    softsign, silu, gelu, hard_sigmoid, hard_silu, exponential, mish,
+)

@@ -1,0 +1,11 @@
+"""Layers, by Keras 3 names."""
+
+from nhanh.layers.activation import Activation
+from nhanh.layers.dense import Dense
+from nhanh.layers.input_layer import Input, InputLayer
+from nhanh.layers.layer import InputSpec, Layer
+from nhanh.layers.regularization import Dropout
+from nhanh.layers.reshaping import Flatten, Reshape
+
+__all__ = ["Activation", "Dense", "Dropout", "Flatten", "Input", "InputLayer", "InputSpec",
+           "Layer", "Reshape"]

@@ -1,0 +1,60 @@
+"""Input / InputLayer: the declared entry of a model, and the symbolic tensor it produces."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from nhanh import config
+from nhanh.layers.layer import Layer
+
+
+class SymbolicTensor:
+    """A placeholder with a shape and dtype, produced by Input() before any data exists."""
+
+    def __init__(self, shape: tuple, dtype: str, layer: Layer, name: str | None = None):
+        self.shape, self.dtype, self.name = tuple(shape), dtype, name
+        self._source_layer = layer
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __repr__(self) -> str:
+        return f"<SymbolicTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
+
+
+class InputLayer(Layer):
+    """Declares the shape (without the batch axis) and dtype of a model's input."""
+
+    def __init__(self, shape: Sequence[int | None] | None = None, batch_size: int | None = None,
+                 dtype: str | None = None, name: str | None = None, *,
+                 input_shape=None, batch_input_shape=None, **kwargs):
+        if shape is None and input_shape is not None:
+            shape = input_shape
+        if batch_input_shape is not None:
+            batch_size, shape = batch_input_shape[0], batch_input_shape[1:]
+        if shape is None:
+            raise ValueError("InputLayer needs a shape, e.g. InputLayer(shape=(28, 28, 1)).")
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        super().__init__(name=name, dtype=dtype or config.floatx(),
+                         batch_input_shape=(batch_size, *shape), **kwargs)
+        self.built = True
+        self._build_input_shape = self._batch_input_shape
+        self.output = SymbolicTensor(self._batch_input_shape, self.dtype, self, self.name)
+
+    def call(self, inputs):
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self) -> dict:
+        return {"batch_input_shape": self._batch_input_shape, "dtype": self.dtype,
+                "name": self.name}
+
+
+def Input(shape: Sequence[int | None] | None = None, batch_size: int | None = None,
+          dtype: str | None = None, name: str | None = None, **kwargs) -> SymbolicTensor:
+    """A symbolic model input of the given shape (batch axis excluded)."""
+    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name,
+                      **kwargs).output

@@ -1,0 +1,318 @@
+"""The Layer base: build / call / get_config, weights as Variables, Keras 3 semantics."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+from typing import Any, Sequence
+
+import numpy as np
+
+from nhanh import backend as _backend
+from nhanh import config, initializers, naming, ops
+from nhanh import constraints as _constraints
+from nhanh import regularizers as _regularizers
+from nhanh.random import SeedGenerator
+from nhanh.variables import Variable
+
+
+class InputSpec:
+    """What a layer accepts: a rank (exact or minimum) and fixed sizes on some axes."""
+
+    def __init__(self, ndim: int | None = None, min_ndim: int | None = None,
+                 axes: dict[int, int] | None = None):
+        self.ndim, self.min_ndim, self.axes = ndim, min_ndim, dict(axes or {})
+
+    def check(self, layer: "Layer", shape: tuple) -> None:
+        rank = len(shape)
+        expected = None
+        if self.ndim is not None and rank != self.ndim:
+            expected = f"rank {self.ndim}"
+        elif self.min_ndim is not None and rank < self.min_ndim:
+            expected = f"rank >= {self.min_ndim}"
+        else:
+            for axis, size in self.axes.items():
+                if -rank <= axis < rank and shape[axis] is not None and shape[axis] != size:
+                    expected = f"size {size} on axis {axis}"
+        if expected:
+            built = f" (it was built for input shape {layer._build_input_shape})" \
+                if layer._build_input_shape is not None else ""
+            raise ValueError(
+                f"Layer {layer.name!r} ({type(layer).__name__}) expects inputs with {expected}"
+                f"{built}, but received shape {tuple(shape)}. Give it data of the shape it was "
+                "built for, or build a new layer for the new shape."
+            )
+
+
+def _batch_input_shape(input_shape, input_dim, batch_size, batch_input_shape):
+    if batch_input_shape is not None:
+        return tuple(batch_input_shape)
+    if input_shape is not None:
+        if isinstance(input_shape, int):
+            input_shape = (input_shape,)
+        return (batch_size, *tuple(input_shape))
+    if input_dim is not None:
+        return (batch_size, int(input_dim))
+    return None
+
+
+class Layer:
+    """Base class of every layer: subclasses create weights in build() and compute in call()."""
+
+    def __init__(self, *, trainable: bool = True, name: str | None = None, dtype: str | None = None,
+                 input_shape: Sequence[int | None] | None = None, input_dim: int | None = None,
+                 batch_size: int | None = None, batch_input_shape=None,
+                 activity_regularizer=None, **kwargs: Any):
+        if kwargs:
+            raise TypeError(f"{type(self).__name__} got unexpected argument(s) "
+                            f"{', '.join(sorted(kwargs))}.")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"Layer name must be a string, got {name!r}.")
+        object.__setattr__(self, "_layers", [])
+        self.name = name or naming.unique_name(naming.to_snake_case(type(self).__name__))
+        self._trainable = bool(trainable)
+        self.dtype = _backend.get().standardize_dtype(dtype) if dtype else config.floatx()
+        self.built = False
+        self.input_spec: InputSpec | None = None
+        self.activity_regularizer = _regularizers.get(activity_regularizer)
+        self._own_weights: list[Variable] = []
+        self._seed_generators: list[SeedGenerator] = []
+        self._build_input_shape = None
+        self._batch_input_shape = _batch_input_shape(input_shape, input_dim, batch_size,
+                                                     batch_input_shape)
+        self._activity_losses: list = []
+
+    def __init_subclass__(cls, **kwargs):
+        """A subclass's build() marks the layer built, however it is called (as in Keras)."""
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None and not getattr(build, "_marks_built", False):
+            @functools.wraps(build)
+            def wrapped(self, input_shape=None, *args, **kw):
+                build(self, input_shape, *args, **kw)
+                if self._build_input_shape is None and input_shape is not None:
+                    self._build_input_shape = tuple(input_shape) if _is_shape(
+                        tuple(input_shape)) else input_shape
+                self.built = True
+
+            wrapped._marks_built = True
+            cls.build = wrapped
+
+    # --- tracking -------------------------------------------------------------------------
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, Layer) and not name.startswith("_") and value is not self:
+            if value not in self._layers:
+                self._layers.append(value)
+        elif (isinstance(value, (list, tuple)) and value and not name.startswith("_")
+              and all(isinstance(v, Layer) for v in value)):
+            self._layers.extend(v for v in value if v not in self._layers)
+        elif isinstance(value, SeedGenerator):
+            if hasattr(self, "_seed_generators") and value not in self._seed_generators:
+                self._seed_generators.append(value)
+        object.__setattr__(self, name, value)
+
+    def add_weight(self, shape: Sequence[int] | None = None, initializer=None, dtype=None,
+                   trainable: bool = True, regularizer=None, constraint=None,
+                   name: str | None = None) -> Variable:
+        """Create a weight of this layer (a Variable), initialized now on the host."""
+        shape = tuple(int(d) for d in (shape or ()))
+        dtype = dtype or self.dtype
+        if initializer is None:
+            floating = "float" in str(dtype)
+            initializer = "glorot_uniform" if floating else "zeros"
+        variable = Variable(initializers.get(initializer), shape=shape, dtype=dtype,
+                            trainable=trainable, name=f"{self.name}/{name or 'variable'}",
+                            regularizer=_regularizers.get(regularizer),
+                            constraint=_constraints.get(constraint))
+        self._own_weights.append(variable)
+        return variable
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = bool(value)
+        for layer in self._layers:
+            layer.trainable = value
+
+    @property
+    def layers(self) -> list["Layer"]:
+        return list(self._layers)
+
+    def _collect(self, own: list[Variable], attr: str) -> list[Variable]:
+        out, seen = [], set()
+        for v in own + [w for layer in self._layers for w in getattr(layer, attr)]:
+            if id(v) not in seen:
+                seen.add(id(v))
+                out.append(v)
+        return out
+
+    @property
+    def trainable_weights(self) -> list[Variable]:
+        if not self._trainable:
+            return []
+        return self._collect([v for v in self._own_weights if v.trainable], "trainable_weights")
+
+    @property
+    def non_trainable_weights(self) -> list[Variable]:
+        own = [v for v in self._own_weights if not (v.trainable and self._trainable)]
+        if not self._trainable:
+            return self._collect(own, "weights")
+        return self._collect(own, "non_trainable_weights")
+
+    @property
+    def weights(self) -> list[Variable]:
+        own = [v for v in self._own_weights if v.trainable]
+        own += [v for v in self._own_weights if not v.trainable]
+        return self._collect(own, "weights")
+
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
+    variables = weights
+
+    @property
+    def state_variables(self) -> list[Variable]:
+        """Non-weight state the training step carries too (seed generators' states)."""
+        own = [g.state for g in self._seed_generators]
+        return self._collect(own, "state_variables")
+
+    def get_weights(self) -> list[np.ndarray]:
+        return [v.numpy() for v in self.weights]
+
+    def set_weights(self, weights: Sequence) -> None:
+        """Load arrays in get_weights() order; counts and shapes are checked before any change."""
+        params = self.weights
+        weights = list(weights)
+        if len(weights) != len(params):
+            raise ValueError(
+                f"Layer {self.name!r} has {len(params)} weight(s) "
+                f"({', '.join(f'{v.name} {v.shape}' for v in params) or 'none; is it built?'}), "
+                f"but set_weights received {len(weights)} array(s).")
+        arrays = []
+        for v, w in zip(params, weights):
+            w = np.asarray(w)
+            if w.shape != v.shape:
+                raise ValueError(f"Layer {self.name!r}: weight {v.name!r} has shape {v.shape}, "
+                                 f"but set_weights received an array of shape {w.shape}.")
+            arrays.append(w)
+        for v, w in zip(params, arrays):
+            v.assign(w)
+
+    def count_params(self) -> int:
+        if not self.built:
+            raise ValueError(f"Layer {self.name!r} is not built yet: call it on data or give it "
+                             "an input_shape before counting its parameters.")
+        return int(sum(math.prod(v.shape) for v in self.weights))
+
+    # --- building and calling --------------------------------------------------------------
+    def build(self, input_shape) -> None:
+        """Create the weights for inputs of this shape. The base layer has none."""
+
+    def call(self, inputs, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must implement call().")
+
+    def _maybe_build(self, input_shape) -> None:
+        if not self.built:
+            shape = tuple(input_shape) if _is_shape(input_shape) else input_shape
+            self._build_input_shape = shape
+            self.build(shape)
+            self.built = True
+
+    def __call__(self, inputs, *args, training: bool | None = None, **kwargs):
+        inputs = _to_tensors(inputs, self.dtype)
+        shape = _shape_of(inputs)
+        self._maybe_build(shape)
+        if self.input_spec is not None and _is_shape(shape):
+            self.input_spec.check(self, shape)
+        if _accepts(type(self).call, "training"):
+            kwargs["training"] = training
+        outputs = self.call(inputs, *args, **kwargs)
+        if self.activity_regularizer is not None:
+            self._activity_losses = [self.activity_regularizer(outputs) / ops.cast(
+                ops.shape(outputs)[0], "float32")]
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        """Shape inference by abstract evaluation of call() (layers override when cheap)."""
+        self._maybe_build(input_shape)
+
+        def fn(x):
+            return self.call(x, **({"training": False} if _accepts(type(self).call, "training")
+                                   else {}))
+
+        out = _backend.get().eval_shape(fn, [input_shape], self.dtype)
+        return (input_shape[0], *out[1:])
+
+    @property
+    def losses(self) -> list:
+        """Regularization penalties of this layer's weights and of its last call's outputs."""
+        out = [v.regularizer(v.value) for v in self._own_weights if v.regularizer is not None]
+        out += list(self._activity_losses)
+        for layer in self._layers:
+            out += layer.losses
+        return out
+
+    @property
+    def input_shape(self):
+        if self._build_input_shape is not None:
+            return self._build_input_shape
+        if self._batch_input_shape is not None:
+            return self._batch_input_shape
+        raise AttributeError(f"Layer {self.name!r} has no input shape yet: it is not built.")
+
+    # --- configuration ---------------------------------------------------------------------
+    def get_config(self) -> dict:
+        config_ = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self._batch_input_shape is not None:
+            config_["batch_input_shape"] = self._batch_input_shape
+        return config_
+
+    @classmethod
+    def from_config(cls, config_: dict) -> "Layer":
+        return cls(**config_)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _is_shape(x) -> bool:
+    return isinstance(x, tuple) and all(d is None or isinstance(d, int) for d in x)
+
+
+def _shape_of(inputs):
+    if isinstance(inputs, (list, tuple)):
+        return [tuple(i.shape) for i in inputs]
+    if isinstance(inputs, dict):
+        return {k: tuple(v.shape) for k, v in inputs.items()}
+    return tuple(inputs.shape)
+
+
+def _to_tensors(inputs, dtype):
+    if isinstance(inputs, (list, tuple)):
+        return type(inputs)(_to_tensors(i, dtype) for i in inputs)
+    if isinstance(inputs, dict):
+        return {k: _to_tensors(v, dtype) for k, v in inputs.items()}
+    if isinstance(inputs, Variable):
+        return inputs.value
+    if ops.is_tensor(inputs):
+        return inputs
+    if hasattr(inputs, "shape") and hasattr(inputs, "dtype") and not isinstance(inputs, np.ndarray):
+        return inputs  # a symbolic tensor or another array type the backend handles
+    array = np.asarray(inputs)
+    if array.dtype.kind == "f":
+        return ops.convert_to_tensor(array, dtype)
+    return ops.convert_to_tensor(array)
+
+
+_ACCEPTS: dict = {}
+
+
+def _accepts(fn, arg: str) -> bool:
+    key = (fn, arg)
+    if key not in _ACCEPTS:
+        params = inspect.signature(fn).parameters
+        _ACCEPTS[key] = arg in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
+    return _ACCEPTS[key]

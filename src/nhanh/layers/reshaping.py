@@ -1,0 +1,59 @@
+"""Reshaping layers: Flatten, Reshape."""
+
+from __future__ import annotations
+
+import math
+
+from nhanh import config, ops
+from nhanh.layers.layer import InputSpec, Layer
+
+
+class Flatten(Layer):
+    """Collapses every axis but the batch axis."""
+
+    def __init__(self, data_format: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = data_format or config.image_data_format()
+        self.input_spec = InputSpec(min_ndim=1)
+
+    def call(self, inputs):
+        if self.data_format == "channels_first" and ops.ndim(inputs) > 2:
+            inputs = ops.moveaxis(inputs, 1, -1)
+        return ops.reshape(inputs, (ops.shape(inputs)[0], -1))
+
+    def compute_output_shape(self, input_shape):
+        rest = input_shape[1:]
+        return (input_shape[0], None if None in rest else math.prod(rest))
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "data_format": self.data_format}
+
+
+class Reshape(Layer):
+    """Reshapes to `target_shape` (batch axis excluded; one entry may be -1)."""
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        self.target_shape = tuple(target_shape)
+        if sum(d == -1 for d in self.target_shape) > 1:
+            raise ValueError(f"Reshape: at most one -1 in target_shape, got {self.target_shape}.")
+
+    def compute_output_shape(self, input_shape):
+        known = math.prod(d for d in self.target_shape if d != -1)
+        size = None if None in input_shape[1:] else math.prod(input_shape[1:])
+        if size is not None:
+            if -1 not in self.target_shape and known != size or size % known:
+                raise ValueError(f"Layer {self.name!r}: cannot reshape input of shape "
+                                 f"{input_shape} to {self.target_shape}.")
+        shape = tuple((size // known if size is not None else None) if d == -1 else d
+                      for d in self.target_shape)
+        return (input_shape[0], *shape)
+
+    def build(self, input_shape) -> None:
+        self.compute_output_shape(input_shape)
+
+    def call(self, inputs):
+        return ops.reshape(inputs, (ops.shape(inputs)[0], *self.target_shape))
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "target_shape": self.target_shape}

@@ -1,0 +1,133 @@
+"""Losses, with Keras 3's names, arguments and defaults.
+
+`get` turns what users write in `compile(loss=...)` into something callable: a string names
+a function ('mse', 'binary_crossentropy') or a class ('MeanSquaredError', instantiated), as
+in Keras; a typo raises at once with the close matches.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable
+
+from nhanh import registry
+from nhanh.losses.hinge import Hinge, SquaredHinge, hinge, squared_hinge
+from nhanh.losses.loss import (
+    Loss,
+    LossFunctionWrapper,
+    reduce_values,
+    reduce_weighted_values,
+    standardize_reduction,
+)
+from nhanh.losses.probabilistic import (
+    BCE,
+    KLD,
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
+    KLDivergence,
+    Poisson,
+    SparseCategoricalCrossentropy,
+    bce,
+    binary_crossentropy,
+    categorical_crossentropy,
+    kl_divergence,
+    kld,
+    kullback_leibler_divergence,
+    poisson,
+    sparse_categorical_crossentropy,
+)
+from nhanh.losses.regression import (
+    MAE,
+    MAPE,
+    MSE,
+    MSLE,
+    CosineSimilarity,
+    Huber,
+    LogCosh,
+    MeanAbsoluteError,
+    MeanAbsolutePercentageError,
+    MeanSquaredError,
+    MeanSquaredLogarithmicError,
+    cosine_similarity,
+    huber,
+    log_cosh,
+    logcosh,
+    mae,
+    mape,
+    mean_absolute_error,
+    mean_absolute_percentage_error,
+    mean_squared_error,
+    mean_squared_logarithmic_error,
+    mse,
+    msle,
+)
+from nhanh.losses.shapes import pair_shapes
+
+CLASSES: dict[str, type] = {c.__name__: c for c in (
+    MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
+    MeanSquaredLogarithmicError, Huber, LogCosh, CosineSimilarity, BinaryCrossentropy,
+    CategoricalCrossentropy, SparseCategoricalCrossentropy, KLDivergence, Poisson, Hinge,
+    SquaredHinge,
+)}
+FUNCTIONS: dict[str, Callable] = {f.__name__: f for f in (
+    mean_squared_error, mean_absolute_error, mean_absolute_percentage_error,
+    mean_squared_logarithmic_error, huber, log_cosh, cosine_similarity, binary_crossentropy,
+    categorical_crossentropy, sparse_categorical_crossentropy, kl_divergence, poisson, hinge,
+    squared_hinge,
+)}
+ALIASES: dict[str, Callable] = {
+    "mse": mean_squared_error, "mae": mean_absolute_error,
+    "mape": mean_absolute_percentage_error, "msle": mean_squared_logarithmic_error,
+    "bce": binary_crossentropy, "kld": kl_divergence,
+    "kullback_leibler_divergence": kl_divergence, "logcosh": log_cosh, "huber_loss": huber,
+}
+_TABLE: dict[str, Any] = {
+    **{k.lower(): v for k, v in CLASSES.items()}, **FUNCTIONS, **ALIASES,
+}
+
+
+def serialize(loss) -> dict | str:
+    """A Loss as {'class_name', 'config'}; a built-in loss function as its name."""
+    if isinstance(loss, Loss):
+        return registry.serialize(loss)
+    name = getattr(loss, "__name__", None)
+    if name in FUNCTIONS:
+        return name
+    raise ValueError(f"Cannot serialize loss {loss!r}: expected a Loss or a built-in loss "
+                     "function.")
+
+
+def deserialize(config: dict | str) -> Loss | Callable:
+    """The inverse of `serialize`."""
+    if isinstance(config, str):
+        return get(config)
+    if config.get("class_name") == "function":  # Keras's form for plain functions
+        return get(config["config"])
+    return registry.deserialize("loss", config, {**CLASSES, "LossFunctionWrapper":
+                                                 LossFunctionWrapper})
+
+
+def get(identifier) -> Loss | Callable | None:
+    """A loss from a name, a config dict, a Loss class or instance, or a function."""
+    if identifier is None:
+        return None
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, str):
+        obj = registry.lookup("loss", identifier, _TABLE)
+    else:
+        obj = identifier
+    if inspect.isclass(obj):
+        obj = obj()
+    if not callable(obj):
+        raise ValueError(f"Could not interpret loss identifier {identifier!r}: expected a loss "
+                         "name, a Loss, a function (y_true, y_pred) or a config dict.")
+    return obj
+
+
+__all__ = [
+    "Loss", "LossFunctionWrapper", *CLASSES, *FUNCTIONS, "mse", "mae", "mape", "msle", "bce",
+    "kld", "kullback_leibler_divergence", "logcosh", "MSE", "MAE", "MAPE", "MSLE", "BCE",
+    "KLD", "get", "serialize", "deserialize", "pair_shapes", "reduce_values",
+    "reduce_weighted_values", "standardize_reduction",
+]

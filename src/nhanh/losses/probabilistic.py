@@ -1,0 +1,150 @@
+"""Probabilistic losses: crossentropies, KL divergence and Poisson.
+
+Probabilities are clipped to [epsilon, 1 - epsilon] before any logarithm, so a confident
+wrong prediction costs a large finite loss instead of inf/NaN; with `from_logits=True` the
+stable log-sigmoid / log-softmax forms are used instead.
+"""
+
+from __future__ import annotations
+
+from nhanh import config, ops
+from nhanh.losses.loss import LossFunctionWrapper
+from nhanh.losses.shapes import is_float, prepare
+
+_SBS = "sum_over_batch_size"
+
+
+def binary_crossentropy(y_true, y_pred, from_logits: bool = False,
+                        label_smoothing: float = 0.0, axis: int = -1):
+    """Mean over `axis` of -(t log p + (1 - t) log(1 - p)); labels smoothed toward 0.5."""
+    y_true, y_pred = prepare(y_true, y_pred)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if from_logits:
+        # -log(sigmoid(x)) = softplus(-x), -log(1 - sigmoid(x)) = softplus(x)
+        bce = y_true * ops.softplus(-y_pred) + (1.0 - y_true) * ops.softplus(y_pred)
+    else:
+        eps = config.epsilon()
+        p = ops.clip(y_pred, eps, 1.0 - eps)
+        bce = -(y_true * ops.log(p) + (1.0 - y_true) * ops.log(1.0 - p))
+    return ops.mean(bce, axis=axis)
+
+
+def _log_probs(y_pred, from_logits: bool, axis: int):
+    if from_logits:
+        return ops.log_softmax(y_pred, axis=axis)
+    eps = config.epsilon()
+    p = y_pred / ops.sum(y_pred, axis=axis, keepdims=True)
+    return ops.log(ops.clip(p, eps, 1.0 - eps))
+
+
+def categorical_crossentropy(y_true, y_pred, from_logits: bool = False,
+                             label_smoothing: float = 0.0, axis: int = -1):
+    """-sum(y_true * log(p), axis) for one-hot (or soft) labels."""
+    y_true, y_pred = prepare(y_true, y_pred)
+    if label_smoothing:
+        n = ops.shape(y_pred)[axis]
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / n
+    return -ops.sum(y_true * _log_probs(y_pred, from_logits, axis), axis=axis)
+
+
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits: bool = False,
+                                    ignore_class: int | None = None, axis: int = -1):
+    """-log(p[label]) for integer labels; labels equal to `ignore_class` give 0."""
+    y_pred = ops.convert_to_tensor(y_pred)
+    if not is_float(ops.dtype(y_pred)):
+        y_pred = ops.cast(y_pred, config.floatx())
+    y_true = ops.convert_to_tensor(y_true)
+    if ops.ndim(y_true) == ops.ndim(y_pred) and ops.shape(y_true)[-1] == 1:
+        y_true = ops.squeeze(y_true, -1)
+    y_true = ops.cast(y_true, "int32")
+    if axis not in (-1, ops.ndim(y_pred) - 1):
+        y_pred = ops.moveaxis(y_pred, axis, -1)
+    if ops.shape(y_true) != ops.shape(y_pred)[:-1]:
+        raise ValueError(
+            "sparse_categorical_crossentropy expects integer labels with the shape of the "
+            f"predictions minus the class axis: predictions {ops.shape(y_pred)} need labels "
+            f"{ops.shape(y_pred)[:-1]}, got {ops.shape(y_true)}. For one-hot labels use "
+            "categorical_crossentropy."
+        )
+    valid = None
+    if ignore_class is not None:
+        valid = ops.not_equal(y_true, ignore_class)
+        y_true = ops.where(valid, y_true, 0)
+    log_probs = _log_probs(y_pred, from_logits, -1)
+    picked = ops.take_along_axis(log_probs, ops.expand_dims(y_true, -1), axis=-1)
+    loss = -ops.squeeze(picked, -1)
+    if valid is not None:
+        loss = ops.where(valid, loss, 0.0)
+    return loss
+
+
+def kl_divergence(y_true, y_pred):
+    """sum(t * log(t / p), axis=-1), both clipped to [epsilon, 1]."""
+    y_true, y_pred = prepare(y_true, y_pred)
+    eps = config.epsilon()
+    y_true = ops.clip(y_true, eps, 1.0)
+    y_pred = ops.clip(y_pred, eps, 1.0)
+    return ops.sum(y_true * ops.log(y_true / y_pred), axis=-1)
+
+
+def poisson(y_true, y_pred):
+    """mean(p - t * log(p + epsilon), axis=-1): the Poisson negative log-likelihood."""
+    y_true, y_pred = prepare(y_true, y_pred)
+    return ops.mean(y_pred - y_true * ops.log(y_pred + config.epsilon()), axis=-1)
+
+
+bce = BCE = binary_crossentropy
+kld = KLD = kullback_leibler_divergence = kl_divergence
+
+
+class BinaryCrossentropy(LossFunctionWrapper):
+    """Crossentropy for 0/1 labels (one sigmoid output per label)."""
+
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction=_SBS,
+                 name="binary_crossentropy", dtype=None):
+        super().__init__(binary_crossentropy, reduction=reduction, name=name, dtype=dtype,
+                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+        self.from_logits, self.label_smoothing, self.axis = from_logits, label_smoothing, axis
+
+
+class CategoricalCrossentropy(LossFunctionWrapper):
+    """Crossentropy for one-hot labels over a softmax output."""
+
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction=_SBS,
+                 name="categorical_crossentropy", dtype=None):
+        super().__init__(categorical_crossentropy, reduction=reduction, name=name, dtype=dtype,
+                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+        self.from_logits, self.label_smoothing, self.axis = from_logits, label_smoothing, axis
+
+
+class SparseCategoricalCrossentropy(LossFunctionWrapper):
+    """Crossentropy for integer labels; entries labelled `ignore_class` leave the average."""
+
+    def __init__(self, from_logits=False, ignore_class=None, reduction=_SBS,
+                 name="sparse_categorical_crossentropy", dtype=None, axis=-1):
+        super().__init__(sparse_categorical_crossentropy, reduction=reduction, name=name,
+                         dtype=dtype, from_logits=from_logits, ignore_class=ignore_class,
+                         axis=axis)
+        self.from_logits, self.ignore_class, self.axis = from_logits, ignore_class, axis
+
+    def mask(self, y_true, y_pred):
+        if self.ignore_class is None:
+            return None
+        if ops.ndim(y_true) == ops.ndim(y_pred) and ops.shape(y_true)[-1] == 1:
+            y_true = ops.squeeze(y_true, -1)
+        return ops.not_equal(ops.cast(y_true, "int32"), self.ignore_class)
+
+
+class KLDivergence(LossFunctionWrapper):
+    """Kullback-Leibler divergence of y_pred from y_true."""
+
+    def __init__(self, reduction=_SBS, name="kl_divergence", dtype=None):
+        super().__init__(kl_divergence, reduction=reduction, name=name, dtype=dtype)
+
+
+class Poisson(LossFunctionWrapper):
+    """Poisson loss, for count targets."""
+
+    def __init__(self, reduction=_SBS, name="poisson", dtype=None):
+        super().__init__(poisson, reduction=reduction, name=name, dtype=dtype)

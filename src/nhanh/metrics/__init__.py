@@ -1,0 +1,150 @@
+"""Metrics, with Keras 3's names, arguments and defaults.
+
+Every metric keeps its accumulators in Variables and changes them only by assignment, so
+`update_state` can run inside a compiled, pure training step. `get` resolves names as Keras
+does (a class name or its snake_case form gives an instance); `get_for_output` is what
+compile() uses, because 'accuracy' depends on the output it measures.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable
+
+from nhanh import losses as _losses
+from nhanh import registry
+from nhanh.losses import (
+    binary_crossentropy,
+    categorical_crossentropy,
+    hinge,
+    huber,
+    kl_divergence,
+    log_cosh,
+    mean_absolute_error,
+    mean_absolute_percentage_error,
+    mean_squared_error,
+    mean_squared_logarithmic_error,
+    poisson,
+    sparse_categorical_crossentropy,
+    squared_hinge,
+)
+from nhanh.metrics.accuracy_metrics import (
+    Accuracy,
+    BinaryAccuracy,
+    CategoricalAccuracy,
+    SparseCategoricalAccuracy,
+    SparseTopKCategoricalAccuracy,
+    TopKCategoricalAccuracy,
+    accuracy,
+    binary_accuracy,
+    categorical_accuracy,
+    sparse_categorical_accuracy,
+    sparse_top_k_categorical_accuracy,
+    top_k_categorical_accuracy,
+)
+from nhanh.metrics.loss_metrics import (
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
+    CosineSimilarity,
+    Hinge,
+    KLDivergence,
+    LogCoshError,
+    MeanAbsoluteError,
+    MeanAbsolutePercentageError,
+    MeanSquaredError,
+    MeanSquaredLogarithmicError,
+    Poisson,
+    RootMeanSquaredError,
+    SparseCategoricalCrossentropy,
+    SquaredHinge,
+    cosine_similarity,
+)
+from nhanh.metrics.metric import Metric
+from nhanh.metrics.reduction import Mean, MeanMetricWrapper, Sum
+from nhanh.metrics.selection import get_for_output, label_kind
+from nhanh.naming import to_snake_case
+
+CLASSES: dict[str, type] = {c.__name__: c for c in (
+    Mean, Sum, MeanMetricWrapper, Accuracy, BinaryAccuracy, CategoricalAccuracy,
+    SparseCategoricalAccuracy, TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy,
+    MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
+    MeanSquaredLogarithmicError, RootMeanSquaredError, LogCoshError, CosineSimilarity,
+    BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy, KLDivergence,
+    Poisson, Hinge, SquaredHinge,
+)}
+_GETTABLE = {k: v for k, v in CLASSES.items() if v is not MeanMetricWrapper}
+_TABLE: dict[str, type] = {
+    **{k.lower(): v for k, v in _GETTABLE.items()},
+    **{to_snake_case(k): v for k, v in _GETTABLE.items()},
+    "mse": MeanSquaredError, "mae": MeanAbsoluteError, "mape": MeanAbsolutePercentageError,
+    "msle": MeanSquaredLogarithmicError, "rmse": RootMeanSquaredError,
+    "bce": BinaryCrossentropy, "kld": KLDivergence, "logcosh": LogCoshError,
+}
+FUNCTIONS: dict[str, Callable] = {
+    **_losses.FUNCTIONS,
+    **{f.__name__: f for f in (
+        accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
+        top_k_categorical_accuracy, sparse_top_k_categorical_accuracy, cosine_similarity,
+    )},
+}
+_NEEDS_OUTPUT = ("acc", "crossentropy", "ce")
+
+
+def function_by_name(name: str) -> Callable:
+    """A metric function (accuracies, or any loss function) by name."""
+    return registry.lookup("metric function", name,
+                           {**FUNCTIONS, **_losses.ALIASES})
+
+
+def serialize(metric: Metric | Callable) -> dict | str:
+    """A Metric as {'class_name', 'config'}; a built-in function as its name."""
+    if isinstance(metric, Metric):
+        return registry.serialize(metric)
+    name = getattr(metric, "__name__", None)
+    if name in FUNCTIONS:
+        return name
+    raise ValueError(f"Cannot serialize metric {metric!r}: expected a Metric or a built-in "
+                     "metric function.")
+
+
+def deserialize(config: dict | str) -> Metric | Callable:
+    """The inverse of `serialize`."""
+    if isinstance(config, str):
+        return function_by_name(config) if config in FUNCTIONS else get(config)
+    return registry.deserialize("metric", config, CLASSES)
+
+
+def get(identifier: Any) -> Metric | Callable | None:
+    """A metric from a name, a config dict, a Metric class or instance, or a function.
+
+    Names give Metric instances named as their class names them ('mse' ->
+    MeanSquaredError named 'mean_squared_error'); compile() renames them through
+    get_for_output. 'acc', 'crossentropy' and 'ce' depend on the output: use
+    get_for_output.
+    """
+    if identifier is None:
+        return None
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, str):
+        if identifier.lower() in _NEEDS_OUTPUT:
+            raise ValueError(
+                f"Metric {identifier!r} depends on the model output (binary, sparse or "
+                "categorical labels): pass it to compile(metrics=...), or use "
+                "nhanh.metrics.get_for_output(identifier, loss, y_true_shape, y_pred_shape)."
+            )
+        obj = registry.lookup("metric", identifier, _TABLE)
+    else:
+        obj = identifier
+    if inspect.isclass(obj):
+        obj = obj()
+    if not callable(obj) and not isinstance(obj, Metric):
+        raise ValueError(f"Could not interpret metric identifier {identifier!r}: expected a "
+                         "metric name, a Metric, a function (y_true, y_pred) or a config dict.")
+    return obj
+
+
+__all__ = [
+    "Metric", *CLASSES, *FUNCTIONS, "get", "get_for_output", "label_kind", "serialize",
+    "deserialize", "function_by_name",
+]

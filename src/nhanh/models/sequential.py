@@ -1,0 +1,159 @@
+"""Sequential: a plain stack of layers, each feeding the next."""
+
+from __future__ import annotations
+
+import copy
+
+from nhanh import layers as _layers
+from nhanh.layers.input_layer import InputLayer, SymbolicTensor
+from nhanh.layers.layer import Layer
+from nhanh.models.model import Model
+from nhanh.models.summary import print_summary
+
+
+def _deserialize_layer(config: dict) -> Layer:
+    cls = getattr(_layers, config["class_name"], None)
+    if cls is None:
+        raise ValueError(f"Unknown layer class {config['class_name']!r} in the config.")
+    return cls.from_config(dict(config["config"]))
+
+
+class Sequential(Model):
+    """Layers applied in order. Built at once when the first layer knows its input shape,
+    otherwise from the first data it sees."""
+
+    def __init__(self, layers=None, trainable: bool = True, name: str | None = None):
+        Layer.__init__(self, trainable=trainable, name=name)
+        self._input_layer: InputLayer | None = None
+        self._stack: list[Layer] = []
+        for layer in layers or []:
+            self.add(layer, rebuild=False)
+        self._maybe_build_from_declared_shape()
+
+    @property
+    def layers(self) -> list[Layer]:
+        return list(self._stack)
+
+    def add(self, layer, rebuild: bool = True) -> None:
+        """Append a layer (or an Input)."""
+        if isinstance(layer, SymbolicTensor):
+            layer = layer._source_layer
+        if isinstance(layer, InputLayer):
+            if self._stack or self._input_layer is not None:
+                raise ValueError("An Input can only be the first element of a Sequential model.")
+            self._input_layer = layer
+        elif isinstance(layer, Layer):
+            if layer in self._stack:
+                raise ValueError(f"Layer {layer.name!r} is already in model {self.name!r}.")
+            names = {lay.name for lay in self._stack}
+            if layer.name in names:
+                raise ValueError(f"Model {self.name!r} already has a layer named {layer.name!r}; "
+                                 "layer names must be unique within a model.")
+            self._stack.append(layer)
+            self._layers.append(layer)
+        else:
+            raise TypeError(f"Sequential.add expects a Layer, got {type(layer).__name__}: "
+                            f"{layer!r}.")
+        self.built = False
+        self._steps = None
+        if rebuild:
+            self._maybe_build_from_declared_shape()
+
+    def pop(self) -> Layer:
+        """Remove and return the last layer."""
+        if not self._stack:
+            raise TypeError(f"There are no layers in model {self.name!r} to pop.")
+        layer = self._stack.pop()
+        self._layers.remove(layer)
+        self.built = False
+        self._steps = None
+        self._maybe_build_from_declared_shape()
+        return layer
+
+    def _declared_input_shape(self):
+        if self._input_layer is not None:
+            return self._input_layer._batch_input_shape
+        if self._stack and self._stack[0]._batch_input_shape is not None:
+            return self._stack[0]._batch_input_shape
+        return None
+
+    def _maybe_build_from_declared_shape(self) -> None:
+        shape = self._declared_input_shape()
+        if shape is not None and self._stack:
+            self.build(shape)
+
+    def build(self, input_shape=None) -> None:
+        """Build every layer in turn, inferring each output shape."""
+        if input_shape is None:
+            input_shape = self._declared_input_shape()
+        if input_shape is None:
+            raise ValueError(f"Model {self.name!r} cannot be built without an input shape.")
+        shape = tuple(input_shape)
+        self._layer_output_shapes = []
+        for layer in self._stack:
+            layer._maybe_build(shape)
+            if layer.input_spec is not None:
+                layer.input_spec.check(layer, shape)
+            shape = tuple(layer.compute_output_shape(shape))
+            self._layer_output_shapes.append(shape)
+        self._build_input_shape = tuple(input_shape)
+        self.built = True
+
+    def call(self, inputs, training=None):
+        x = inputs
+        for layer in self._stack:
+            x = layer(x, training=training)
+        return x
+
+    def compute_output_shape(self, input_shape):
+        if not self.built:
+            self.build(input_shape)
+        shape = tuple(input_shape)
+        for layer in self._stack:
+            shape = tuple(layer.compute_output_shape(shape))
+        return shape
+
+    @property
+    def input_shape(self):
+        if self._build_input_shape is not None:
+            return self._build_input_shape
+        declared = self._declared_input_shape()
+        if declared is None:
+            raise AttributeError(f"Model {self.name!r} has no input shape yet: it is not built.")
+        return declared
+
+    @property
+    def output_shape(self):
+        return self.compute_output_shape(self.input_shape)
+
+    def summary(self, line_length=None, positions=None, print_fn=None, **kwargs) -> None:
+        if not self.built:
+            raise ValueError(f"Model {self.name!r} is not built yet: give its first layer an "
+                             "input_shape, or call it on data (fit, predict) before summary().")
+        rows = [(layer.name, type(layer).__name__, str(shape), f"{layer.count_params():,}")
+                for layer, shape in zip(self._stack, self._layer_output_shapes)]
+        print_summary(self, rows, line_length, print_fn)
+
+    def get_config(self) -> dict:
+        layer_configs = []
+        if self._input_layer is not None:
+            layer_configs.append({"class_name": "InputLayer",
+                                  "config": self._input_layer.get_config()})
+        for layer in self._stack:
+            layer_configs.append({"class_name": type(layer).__name__,
+                                  "config": copy.deepcopy(layer.get_config())})
+        config = {"name": self.name, "trainable": self.trainable, "layers": layer_configs}
+        if self.built:
+            config["build_input_shape"] = self._build_input_shape
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Sequential":
+        model = cls(name=config.get("name"), trainable=config.get("trainable", True))
+        for layer_config in config["layers"]:
+            model.add(_deserialize_layer(layer_config), rebuild=False)
+        if config.get("build_input_shape") is not None:
+            model.build(config["build_input_shape"])
+        else:
+            model._maybe_build_from_declared_shape()
+        return model

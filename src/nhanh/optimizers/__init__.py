@@ -1,0 +1,52 @@
+"""Optimizers with Keras's names and update rules, written once against nhanh.ops.
+
+`get('adam')`, an Optimizer instance, or a serialized config all give an optimizer, so
+`model.compile(optimizer=...)` accepts what Keras accepts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nhanh import registry
+from nhanh.optimizers import schedules
+from nhanh.optimizers.adagrad import Adagrad
+from nhanh.optimizers.adam import Adam
+from nhanh.optimizers.optimizer import Optimizer
+from nhanh.optimizers.rmsprop import RMSprop
+from nhanh.optimizers.sgd import SGD
+
+ALL_OPTIMIZERS: dict[str, type[Optimizer]] = {
+    c.__name__: c for c in (SGD, Adam, RMSprop, Adagrad)
+}
+
+
+def serialize(optimizer: Optimizer) -> dict:
+    """{'class_name', 'config'}, as Keras writes it."""
+    return registry.serialize(optimizer)
+
+
+def deserialize(config: dict, custom_objects: dict[str, type] | None = None) -> Optimizer:
+    """An optimizer from serialize()'s output (Keras's extra keys are ignored)."""
+    return registry.deserialize("optimizer", config, {**ALL_OPTIMIZERS, **(custom_objects or {})})
+
+
+def get(identifier: Any) -> Optimizer:
+    """A fresh optimizer from a name ('adam', case-insensitive) or a config dict; an
+    Optimizer instance is returned as it is."""
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, str):
+        table = {name.lower(): cls for name, cls in ALL_OPTIMIZERS.items()}
+        return registry.lookup("optimizer", identifier, table)()
+    raise ValueError(
+        f"Could not interpret optimizer identifier {identifier!r} ({type(identifier).__name__}):"
+        f" pass a name ({', '.join(repr(n.lower()) for n in ALL_OPTIMIZERS)}), an Optimizer "
+        "instance, or a config dict {'class_name': ..., 'config': {...}}."
+    )
+
+
+__all__ = ["Adagrad", "Adam", "Optimizer", "RMSprop", "SGD", "deserialize", "get", "schedules",
+           "serialize"]

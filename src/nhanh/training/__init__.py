@@ -1,0 +1,1 @@
+"""Training: the pure steps, data handling, progress output, and the Trainer methods."""

@@ -1,0 +1,163 @@
+"""In-memory data for fit / evaluate / predict: checks, validation split, class weights, batches.
+
+Every check runs before training starts, so bad data changes nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterator
+
+import numpy as np
+
+from nhanh import config, ops
+
+
+def _as_array(value, what: str) -> np.ndarray:
+    if ops.is_tensor(value):
+        value = ops.convert_to_numpy(value)
+    try:
+        array = np.asarray(value)
+    except Exception as e:  # ragged lists and the like
+        raise TypeError(f"{what} could not be turned into an array ({e}).") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{what} must be numeric, but it has dtype {array.dtype} (e.g. "
+            f"{array.reshape(-1)[:3].tolist()}). Convert it to numbers first, for instance "
+            "with np.asarray(data, dtype='float32') or by encoding strings as integer labels.")
+    if array.ndim == 0:
+        raise ValueError(f"{what} must have a batch axis; got a scalar.")
+    if array.dtype.kind == "f":
+        array = array.astype(config.floatx(), copy=False)
+    elif array.dtype.kind == "b":
+        array = array.astype(config.floatx())
+    elif array.dtype == np.int64 or array.dtype == np.uint64:
+        array = array.astype("int32")
+    return array
+
+
+def _as_arrays(value, what: str):
+    if isinstance(value, (list, tuple)) and value and all(
+            hasattr(v, "shape") and getattr(v, "ndim", 0) >= 1 for v in value):
+        return [_as_array(v, f"{what}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {k: _as_array(v, f"{what}[{k!r}]") for k, v in value.items()}
+    return _as_array(value, what)
+
+
+def _flat(value) -> list:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    if isinstance(value, dict):
+        return list(value.values())
+    return [value]
+
+
+def _map(value, fn):
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [fn(v) for v in value]
+    if isinstance(value, dict):
+        return {k: fn(v) for k, v in value.items()}
+    return fn(value)
+
+
+def class_weights_to_sample_weights(y: np.ndarray, class_weight: dict) -> np.ndarray:
+    """Per-sample weights from a {class: weight} dict, reading labels or one-hot rows."""
+    labels = np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(len(y), -1)[:, 0]
+    labels = np.rint(labels).astype("int64")
+    unknown = sorted(set(np.unique(labels).tolist()) - set(int(k) for k in class_weight))
+    if unknown:
+        raise ValueError(f"class_weight has no entry for class(es) {unknown}; give a weight for "
+                         "every class that appears in y.")
+    table = {int(k): float(v) for k, v in class_weight.items()}
+    return np.array([table[c] for c in labels], dtype="float32")
+
+
+class ArrayData:
+    """x, y and sample weights held on the host, cut into batches on demand."""
+
+    def __init__(self, x, y=None, sample_weight=None, class_weight=None, *, what: str = "x"):
+        if x is None:
+            raise ValueError("No input data: pass x (an array of samples).")
+        self.x = _as_arrays(x, what)
+        self.y = None if y is None else _as_arrays(y, "y")
+        self.sample_weight = None if sample_weight is None else _as_array(sample_weight,
+                                                                          "sample_weight")
+        lengths = {f"{what}{'' if len(_flat(self.x)) == 1 else f'[{i}]'}": len(a)
+                   for i, a in enumerate(_flat(self.x))}
+        lengths.update({f"y{'' if len(_flat(self.y)) == 1 else f'[{i}]'}": len(a)
+                        for i, a in enumerate(_flat(self.y))})
+        if self.sample_weight is not None:
+            lengths["sample_weight"] = len(self.sample_weight)
+        if len(set(lengths.values())) > 1:
+            raise ValueError("Data cardinality is ambiguous: "
+                             + ", ".join(f"{k} has {n} samples" for k, n in lengths.items())
+                             + ". Make sure all arrays contain the same number of samples.")
+        self.num_samples = next(iter(lengths.values()))
+        if self.num_samples == 0:
+            raise ValueError(f"{what} is empty: there are no samples to use.")
+        if class_weight is not None:
+            if self.y is None or not isinstance(self.y, np.ndarray):
+                raise ValueError("class_weight needs a single array y of labels.")
+            weights = class_weights_to_sample_weights(self.y, class_weight)
+            self.sample_weight = weights if self.sample_weight is None else \
+                self.sample_weight * weights
+
+    @classmethod
+    def _from(cls, x, y, sw) -> "ArrayData":
+        out = cls.__new__(cls)
+        out.x, out.y, out.sample_weight = x, y, sw
+        out.num_samples = len(_flat(x)[0])
+        return out
+
+    def split(self, validation_split: float) -> tuple["ArrayData", "ArrayData"]:
+        """The last `validation_split` fraction of the samples (before shuffling) is held out."""
+        at = int(math.ceil(self.num_samples * (1.0 - validation_split)))
+        if at == 0 or at == self.num_samples:
+            raise ValueError(f"validation_split={validation_split} leaves "
+                             f"{'no training' if at == 0 else 'no validation'} samples out of "
+                             f"{self.num_samples}; choose a fraction that leaves both.")
+
+        def part(s):
+            return lambda a: a[s]
+
+        head, tail = part(slice(None, at)), part(slice(at, None))
+        sw = self.sample_weight
+        return (ArrayData._from(_map(self.x, head), _map(self.y, head),
+                                None if sw is None else sw[:at]),
+                ArrayData._from(_map(self.x, tail), _map(self.y, tail),
+                                None if sw is None else sw[at:]))
+
+    def num_batches(self, batch_size: int) -> int:
+        return int(math.ceil(self.num_samples / batch_size))
+
+    def batches(self, batch_size: int, shuffle: bool | str = False, rng=None,
+                steps: int | None = None) -> Iterator[tuple]:
+        """(x, y, sample_weight) batches converted to the backend's arrays."""
+        n = self.num_samples
+        order = None
+        if shuffle == "batch":
+            starts = np.arange(0, n, batch_size)
+            rng.shuffle(starts)
+        else:
+            starts = np.arange(0, n, batch_size)
+            if shuffle:
+                order = rng.permutation(n)
+        if steps is not None:
+            starts = starts[:steps]
+        for start in starts:
+            index = slice(start, start + batch_size) if order is None else \
+                order[start:start + batch_size]
+
+            def take(a, index=index):
+                return ops.convert_to_tensor(a[index])
+
+            sw = None if self.sample_weight is None else take(self.sample_weight)
+            yield _map(self.x, take), _map(self.y, take), sw
+
+    def feature_shapes(self):
+        return _map(self.x, lambda a: a.shape[1:])

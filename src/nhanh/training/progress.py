@@ -1,0 +1,97 @@
+"""The progress bar, in the layout of the article (Keras's classic bar):
+
+    Epoch 1/100
+    50/50 [==============================] - 0s 709us/step - loss: 1.7199
+
+On a terminal (verbose=1) the bar is redrawn in place, reading device values at most every
+~0.1 s; with verbose=2, or when output is not a terminal, only the finished line is printed.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from typing import Callable, Mapping
+
+WIDTH = 30
+REFRESH_S = 0.1
+
+
+def format_value(value: float) -> str:
+    return f"{value:.4f}" if abs(value) > 1e-3 or value == 0 or math.isnan(value) \
+        else f"{value:.4e}"
+
+
+def format_per_step(seconds: float) -> str:
+    if seconds >= 1:
+        return f"{seconds:.0f}s/step"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.0f}ms/step"
+    return f"{seconds * 1e6:.0f}us/step"
+
+
+def format_logs(logs: Mapping[str, float]) -> str:
+    return "".join(f" - {k}: {format_value(float(v))}" for k, v in logs.items())
+
+
+def is_interactive(stream) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # a closed stream
+        return False
+
+
+class Progbar:
+    """One epoch's (or one evaluation's) progress line."""
+
+    def __init__(self, target: int | None, verbose: int = 1, stream=None):
+        self.target = target
+        self.stream = stream or sys.stdout
+        self.interactive = verbose == 1 and is_interactive(self.stream)
+        self.start = time.perf_counter()
+        self._last_draw = 0.0
+        self._drawn_width = 0
+
+    def update(self, current: int, read_logs: Callable[[], Mapping[str, float]]) -> None:
+        """Redraw if on a terminal and ~0.1 s have passed; only then are the logs read."""
+        if not self.interactive:
+            return
+        now = time.perf_counter()
+        if now - self._last_draw < REFRESH_S:
+            return
+        self._last_draw = now
+        elapsed = now - self.start
+        eta = elapsed / current * (self.target - current) if self.target and current else 0
+        line = f"{self._bar(current, done=False)} - ETA: {eta:.0f}s{format_logs(read_logs())}"
+        self._write("\r" + line.ljust(self._drawn_width))
+        self._drawn_width = len(line)
+
+    def finish(self, current: int, logs: Mapping[str, float]) -> None:
+        elapsed = time.perf_counter() - self.start
+        per_step = format_per_step(elapsed / max(current, 1))
+        line = f"{self._bar(current, done=True)} - {elapsed:.0f}s {per_step}{format_logs(logs)}"
+        prefix = "\r" if self.interactive else ""
+        self._write(prefix + line.ljust(self._drawn_width) + "\n")
+
+    def _bar(self, current: int, done: bool) -> str:
+        target = self.target if self.target is not None else current
+        digits = len(str(target))
+        filled = WIDTH if done or not target else int(WIDTH * current / target)
+        if done or filled >= WIDTH:
+            bar = "=" * WIDTH
+        else:
+            bar = "=" * max(filled - 1, 0) + (">" if filled else "") + "." * (WIDTH - max(filled, 1))
+            bar = bar[:WIDTH].ljust(WIDTH, ".")
+        return f"{current:>{digits}}/{target} [{bar}]"
+
+    def _write(self, text: str) -> None:
+        self.stream.write(text)
+        self.stream.flush()
+
+
+def print_epoch_header(epoch: int, epochs: int, stream=None) -> None:
+    stream = stream or sys.stdout
+    stream.write(f"Epoch {epoch + 1}/{epochs}\n")
+    stream.flush()

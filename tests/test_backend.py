@@ -1,0 +1,156 @@
+"""Backend selection, the op layer against numpy, Variables and the stateless scope."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import nhanh
+from nhanh import backend, config, ops
+from nhanh.variables import StatelessScope, Variable
+from conftest import INSTALLED, to_numpy
+
+
+def test_unknown_backend_name_lists_choices():
+    with pytest.raises(ValueError, match="Unknown backend 'jaxx'.*Did you mean 'jax'"):
+        config.set_backend("jaxx")
+
+
+def test_env_var_selects_backend():
+    for name in INSTALLED:
+        out = subprocess.run(
+            [sys.executable, "-c", "import nhanh; print(nhanh.config.backend())"],
+            env={"NHANH_BACKEND": name, "PATH": ""}, capture_output=True, text=True, check=True)
+        assert out.stdout.strip() == name
+
+
+def test_missing_backend_package_says_how_to_install(monkeypatch):
+    import importlib
+
+    real = importlib.import_module
+
+    def fake(name, *a, **k):
+        if name == "torch":
+            raise ImportError("No module named 'torch'")
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(importlib, "import_module", fake)
+    monkeypatch.setattr(backend, "_loaded", {k: v for k, v in backend._loaded.items()
+                                             if k != "torch"})
+    current = backend._current
+    with pytest.raises(ImportError, match="pip install"):
+        backend.load("torch")
+    assert backend._current is current
+
+
+def test_contract_is_complete(backend):
+    module = nhanh.backend.get()
+    assert module.NAME == backend
+    for name in nhanh.backend.NUMPY_OPS:
+        assert callable(getattr(ops, name))
+
+
+@pytest.mark.parametrize("name,args,kwargs", [
+    ("sum", [np.arange(12.0).reshape(3, 4)], {"axis": 1, "keepdims": True}),
+    ("mean", [np.arange(12.0).reshape(3, 4)], {"axis": (0, 1)}),
+    ("max", [np.arange(12.0).reshape(3, 4)], {"axis": 0}),
+    ("argmax", [np.array([[1.0, 5.0, 2.0], [7.0, 0.0, 1.0]])], {"axis": -1}),
+    ("transpose", [np.arange(24.0).reshape(2, 3, 4)], {"axes": (2, 0, 1)}),
+    ("expand_dims", [np.arange(6.0).reshape(2, 3)], {"axis": -1}),
+    ("squeeze", [np.arange(6.0).reshape(2, 3, 1)], {"axis": -1}),
+    ("clip", [np.linspace(-2, 2, 9), -1.0, 0.5], {}),
+    ("where", [np.array([True, False, True]), np.array([1.0, 2, 3]), np.array([4.0, 5, 6])], {}),
+    ("concatenate", [[np.ones((2, 2)), np.zeros((1, 2))]], {"axis": 0}),
+    ("logsumexp", [np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 10.0]])], {"axis": 1}),
+    ("std", [np.array([[1.0, 2.0, 4.0], [3.0, 0.0, 10.0]])], {"axis": 1}),
+    ("cumsum", [np.arange(6.0).reshape(2, 3)], {"axis": 1}),
+    ("take", [np.arange(12.0).reshape(3, 4), np.array([2, 0])], {"axis": 1}),
+    ("pad", [np.ones((2, 3)), ((1, 0), (0, 2))], {}),
+    ("norm", [np.array([[3.0, 4.0], [6.0, 8.0]])], {"axis": -1}),
+    ("tile", [np.arange(3.0), (2, 1)], {}),
+    ("repeat", [np.arange(3.0)], {"repeats": 2}),
+])
+def test_numpy_ops_match_numpy(name, args, kwargs):
+    got = getattr(ops, name)(*[ops.convert_to_tensor(a) if isinstance(a, np.ndarray) else
+                               [ops.convert_to_tensor(e) for e in a] if isinstance(a, list)
+                               else a for a in args], **kwargs)
+    if name == "logsumexp":
+        want = np.log(np.exp(args[0]).sum(axis=1))
+    else:
+        np_fn = {"norm": np.linalg.norm}.get(name) or getattr(np, name)
+        want = np_fn(*args, **kwargs)
+    np.testing.assert_allclose(to_numpy(got), want, rtol=1e-5, atol=1e-6)
+
+
+def test_python_scalars_keep_array_dtype():
+    x = ops.convert_to_tensor(np.ones(3, "float32"))
+    assert ops.dtype(ops.maximum(x, 0.5)) == "float32"
+    assert ops.dtype(x * 2) == "float32"
+    assert ops.dtype(ops.convert_to_tensor(np.ones(3))) == "float32"  # float64 data -> float32
+
+
+def test_top_k_and_one_hot():
+    x = ops.convert_to_tensor(np.array([[0.1, 0.7, 0.2], [0.5, 0.1, 0.4]], "float32"))
+    values, indices = ops.top_k(x, 2)
+    np.testing.assert_array_equal(to_numpy(indices), [[1, 2], [0, 2]])
+    np.testing.assert_allclose(to_numpy(values), [[0.7, 0.2], [0.5, 0.4]], rtol=1e-6)
+    np.testing.assert_array_equal(to_numpy(ops.one_hot(ops.convert_to_tensor([2, 0]), 3)),
+                                  [[0, 0, 1], [1, 0, 0]])
+
+
+def test_variable_reads_and_assigns_through_stateless_scope():
+    v = Variable(np.ones(3), shape=(3,))
+    assert ops.dtype(v.value) == "float32"
+    with StatelessScope({v: ops.convert_to_tensor(np.full(3, 5.0))}) as scope:
+        np.testing.assert_allclose(to_numpy(ops.sum(v)), 15.0)
+        v.assign(v + 1)
+        np.testing.assert_allclose(to_numpy(v.value), 6.0)
+    np.testing.assert_allclose(v.numpy(), 1.0)  # the Variable itself is untouched
+    np.testing.assert_allclose(to_numpy(scope.assigned[v]), 6.0)
+    with pytest.raises(ValueError, match="shape"):
+        v.assign(np.ones(4))
+
+
+def test_value_and_grad_matches_closed_form():
+    b = nhanh.backend.get()
+    w = ops.convert_to_tensor(np.array([1.0, -2.0, 3.0], "float32"))
+    loss, (g,) = b.value_and_grad(lambda p: ops.sum(ops.square(p[0])))([w])
+    np.testing.assert_allclose(float(to_numpy(loss)), 14.0, rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(g), [2.0, -4.0, 6.0], rtol=1e-6)
+
+
+def test_seeded_draws_repeat_and_differ():
+    from nhanh.random import SeedGenerator
+
+    a, b = SeedGenerator(7), SeedGenerator(7)
+    x1, x2 = nhanh.random.normal((4,), seed=a), nhanh.random.normal((4,), seed=a)
+    np.testing.assert_array_equal(to_numpy(x1), to_numpy(nhanh.random.normal((4,), seed=b)))
+    assert not np.allclose(to_numpy(x1), to_numpy(x2))
+
+
+def test_seeded_draws_work_inside_compiled_step():
+    from nhanh.random import SeedGenerator
+
+    gen = SeedGenerator(3)
+    step = nhanh.backend.get().compile_step(
+        lambda state: _draw(gen, state))
+    s0 = [gen.state.value]
+    s1, x1 = step(s0)
+    s2, x2 = step(s1)
+    assert not np.allclose(to_numpy(x1), to_numpy(x2))
+    gen2 = SeedGenerator(3)
+    np.testing.assert_array_equal(to_numpy(x1), to_numpy(nhanh.random.normal((5,), seed=gen2)))
+
+
+def _draw(gen, state):
+    with StatelessScope({gen.state: state[0]}) as scope:
+        x = nhanh.random.normal((5,), seed=gen)
+        return [scope.get(gen.state)], x
+
+
+def test_dropout_keeps_expectation():
+    x = ops.ones((20000,))
+    y = to_numpy(nhanh.random.dropout(x, 0.25, seed=1))
+    assert set(np.unique(y)) <= {0.0, np.float32(1.0 / 0.75)}
+    assert abs((y == 0).mean() - 0.25) < 0.02
