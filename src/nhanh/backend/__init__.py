@@ -40,7 +40,9 @@ CONTRACT: dict[str, str] = {
     "nn": "module of nn functions; see NN_OPS",
     # --- random numbers ---
     "random": "module: normal, uniform, truncated_normal, bernoulli, permutation,"
-    " each (…, seed) where seed is a 2-element uint32 state array",
+    " each (…, seed) where seed is a 2-element int32 state array",
+    # Each group below is a submodule of the backend (numpy, nn, conv, rnn) providing the
+    # listed functions; nhanh.ops re-exports them all under the same names.
 }
 
 NUMPY_OPS = (
@@ -59,6 +61,15 @@ NN_OPS = (
     "relu relu6 leaky_relu elu selu gelu sigmoid hard_sigmoid hard_silu silu softplus softsign "
     "mish softmax log_softmax one_hot"
 ).split()
+
+# Convolution and pooling (channels_last inputs; see each backend's conv module).
+CONV_OPS: tuple[str, ...] = ()
+
+# Recurrences and other loops that must compile to one program (lax.scan on JAX).
+RNN_OPS: tuple[str, ...] = ()
+
+OP_GROUPS: dict[str, tuple[str, ...]] = {"numpy": NUMPY_OPS, "nn": NN_OPS, "conv": CONV_OPS,
+                                         "rnn": RNN_OPS}
 
 _current: types.ModuleType | None = None
 _loaded: dict[str, types.ModuleType] = {}
@@ -87,8 +98,9 @@ def load(name: str) -> types.ModuleType:
 
 def _check_contract(module: types.ModuleType) -> None:
     missing = [n for n in CONTRACT if not hasattr(module, n)]
-    missing += [f"numpy.{n}" for n in NUMPY_OPS if not hasattr(module.numpy, n)]
-    missing += [f"nn.{n}" for n in NN_OPS if not hasattr(module.nn, n)]
+    for group, names in OP_GROUPS.items():
+        submodule = getattr(module, group, None)
+        missing += [f"{group}.{n}" for n in names if not hasattr(submodule, n)]
     if missing:
         raise NotImplementedError(f"Backend {module.__name__} lacks: {', '.join(missing)}")
 

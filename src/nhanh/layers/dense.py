@@ -9,6 +9,8 @@ from nhanh.layers.layer import InputSpec, Layer
 class Dense(Layer):
     """outputs = activation(inputs @ kernel + bias), kernel of shape (input_dim, units)."""
 
+    supports_masking = True
+
     def __init__(self, units: int, activation=None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,

@@ -60,6 +60,9 @@ def _batch_input_shape(input_shape, input_dim, batch_size, batch_input_shape):
 class Layer:
     """Base class of every layer: subclasses create weights in build() and compute in call()."""
 
+    #: Whether a mask given with the inputs passes through unchanged (see compute_mask).
+    supports_masking = False
+
     def __init__(self, *, trainable: bool = True, name: str | None = None, dtype: str | None = None,
                  input_shape: Sequence[int | None] | None = None, input_dim: int | None = None,
                  batch_size: int | None = None, batch_input_shape=None,
@@ -221,7 +224,7 @@ class Layer:
             self.build(shape)
             self.built = True
 
-    def __call__(self, inputs, *args, training: bool | None = None, **kwargs):
+    def __call__(self, inputs, *args, training: bool | None = None, mask=None, **kwargs):
         inputs = _to_tensors(inputs, self.dtype)
         shape = _shape_of(inputs)
         self._maybe_build(shape)
@@ -229,11 +232,17 @@ class Layer:
             self.input_spec.check(self, shape)
         if _accepts(type(self).call, "training"):
             kwargs["training"] = training
+        if mask is not None and _accepts(type(self).call, "mask"):
+            kwargs["mask"] = mask
         outputs = self.call(inputs, *args, **kwargs)
         if self.activity_regularizer is not None:
             self._activity_losses = [self.activity_regularizer(outputs) / ops.cast(
                 ops.shape(outputs)[0], "float32")]
         return outputs
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask of this layer's outputs: the input mask if it passes through, else None."""
+        return mask if self.supports_masking else None
 
     def compute_output_shape(self, input_shape):
         """Shape inference by abstract evaluation of call() (layers override when cheap)."""

@@ -9,6 +9,8 @@ from nhanh.layers.layer import Layer
 class Dropout(Layer):
     """Zeroes a fraction `rate` of inputs while training, scaling the rest; identity otherwise."""
 
+    supports_masking = True
+
     def __init__(self, rate: float, noise_shape=None, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
         if not 0 <= rate <= 1:

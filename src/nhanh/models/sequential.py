@@ -99,10 +99,12 @@ class Sequential(Model):
         self._build_input_shape = tuple(input_shape)
         self.built = True
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=None, mask=None):
         x = inputs
         for layer in self._stack:
-            x = layer(x, training=training)
+            y = layer(x, training=training, mask=mask)
+            mask = layer.compute_mask(x, mask)
+            x = y
         return x
 
     def compute_output_shape(self, input_shape):

@@ -7,7 +7,7 @@ accepts arrays. Layers, losses, metrics and optimizers are written with these on
 from __future__ import annotations
 
 from nhanh import backend as _backend
-from nhanh.backend import NN_OPS, NUMPY_OPS
+from nhanh.backend import OP_GROUPS
 from nhanh.variables import Variable
 
 
@@ -29,11 +29,10 @@ def _forward(group: str, name: str):
     return op
 
 
-for _name in NUMPY_OPS:
-    globals()[_name] = _forward("numpy", _name)
-for _name in NN_OPS:
-    globals()[_name] = _forward("nn", _name)
-del _name
+for _group, _names in OP_GROUPS.items():
+    for _name in _names:
+        globals()[_name] = _forward(_group, _name)
+del _group, _names, _name
 
 
 def convert_to_tensor(x, dtype=None):

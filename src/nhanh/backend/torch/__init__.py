@@ -1,6 +1,6 @@
 """PyTorch engine: eager tensors, torch.autograd, optional torch.compile."""
 
-from nhanh.backend.torch import nn, numpy, random
+from nhanh.backend.torch import conv, nn, numpy, random, rnn
 from nhanh.backend.torch.core import (
     NAME,
     cast,

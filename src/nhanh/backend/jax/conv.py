@@ -1,0 +1,1 @@
+"""Convolution and pooling on JAX: this backend's CONV_OPS."""

@@ -1,0 +1,1 @@
+"""Convolution and pooling on PyTorch: this backend's CONV_OPS."""
