@@ -218,7 +218,7 @@ def test_second_fit_does_not_compile_again(backend):
     counts = dict(model._steps.trace_counts)
     model.fit(x, y, epochs=2, batch_size=5, verbose=0)
     if backend == "jax":
-        assert counts["train"] == 1  # 20 samples in batches of 5: one signature
+        assert counts["train_loop"] == 1  # 20 samples in batches of 5: one compiled loop
         assert model._steps.trace_counts == counts
 
 

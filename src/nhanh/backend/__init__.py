@@ -31,6 +31,8 @@ CONTRACT: dict[str, str] = {
     "stop_gradient": "(x) -> x, cut from differentiation",
     "value_and_grad": "(fn, has_aux=False) -> f(params: list, *args) -> (value, grads list);"
     " with has_aux, value is (loss, aux)",
+    "fori_loop": "(lower, upper, body, init) -> body(i, carry) applied for i in [lower, upper);"
+    " bounds may be traced values, so one compiled loop serves every trip count",
     "compile_step": "(fn, donate_state=False) -> fn compiled once per input signature;"
     " fn(state, *args); with donate_state the engine may reuse state's buffers",
     "eval_shape": "(fn, shapes, dtype) -> output shape(s) of fn on inputs of these shapes",
@@ -54,7 +56,7 @@ NUMPY_OPS = (
     "isnan isinf isfinite reshape transpose expand_dims squeeze concatenate stack split tile "
     "repeat take take_along_axis broadcast_to flip zeros ones full zeros_like ones_like "
     "full_like arange eye linspace diag triu tril pad sort argsort top_k count_nonzero "
-    "nan_to_num swapaxes moveaxis"
+    "nan_to_num swapaxes moveaxis slice_update"
 ).split()
 
 NN_OPS = (

@@ -74,6 +74,11 @@ def item(x):
     return _backend.get().item(_unwrap(x))
 
 
+def fori_loop(lower, upper, body, init):
+    """body(i, carry) for i in [lower, upper); compiled as one loop on JAX."""
+    return _backend.get().fori_loop(lower, upper, body, init)
+
+
 def safe_divide(x, y):
     """x / y, with 0 where y is 0 (for means over empty sets)."""
     y_safe = where(equal(y, 0), 1, y)  # noqa: F821

@@ -6,8 +6,6 @@ Every check runs before training starts, so bad data changes nothing.
 from __future__ import annotations
 
 import math
-from typing import Iterator
-
 import numpy as np
 
 from nhanh import config, ops
@@ -135,29 +133,38 @@ class ArrayData:
     def num_batches(self, batch_size: int) -> int:
         return int(math.ceil(self.num_samples / batch_size))
 
-    def batches(self, batch_size: int, shuffle: bool | str = False, rng=None,
-                steps: int | None = None) -> Iterator[tuple]:
-        """(x, y, sample_weight) batches converted to the backend's arrays."""
+    def order(self, shuffle: bool | str = False, rng=None, batch_size: int = 1) -> np.ndarray:
+        """The epoch's sample order: a seeded permutation, whole batches shuffled, or as is."""
         n = self.num_samples
-        order = None
         if shuffle == "batch":
             starts = np.arange(0, n, batch_size)
             rng.shuffle(starts)
-        else:
-            starts = np.arange(0, n, batch_size)
-            if shuffle:
-                order = rng.permutation(n)
-        if steps is not None:
-            starts = starts[:steps]
-        for start in starts:
-            index = slice(start, start + batch_size) if order is None else \
-                order[start:start + batch_size]
+            return np.concatenate([np.arange(s, min(s + batch_size, n)) for s in starts]
+                                  ).astype("int32")
+        if shuffle:
+            return rng.permutation(n).astype("int32")
+        return np.arange(n, dtype="int32")
 
-            def take(a, index=index):
-                return ops.convert_to_tensor(a[index])
-
-            sw = None if self.sample_weight is None else take(self.sample_weight)
-            yield _map(self.x, take), _map(self.y, take), sw
+    def on_device(self) -> tuple:
+        """(x, y, sample_weight) as backend arrays, transferred once and then reused."""
+        if getattr(self, "_device", None) is None:
+            self._device = (_map(self.x, ops.convert_to_tensor), _map(self.y, ops.convert_to_tensor),
+                            None if self.sample_weight is None
+                            else ops.convert_to_tensor(self.sample_weight))
+        return self._device
 
     def feature_shapes(self):
         return _map(self.x, lambda a: a.shape[1:])
+
+
+def take_rows(arrays, index):
+    """The rows `index` of every array in a (possibly nested) tuple of backend arrays."""
+    return _map_tree(arrays, lambda a: ops.take(a, index, axis=0))
+
+
+def _map_tree(value, fn):
+    if value is None:
+        return None
+    if isinstance(value, tuple):
+        return tuple(_map_tree(v, fn) for v in value)
+    return _map(value, fn)

@@ -1,16 +1,24 @@
-"""The pure training, evaluation and prediction steps of a compiled model.
+"""The pure training, evaluation and prediction steps of a compiled model, and loops of them.
 
 `train(state, batch) -> (state, logs)`: the state is every Variable that training changes,
 passed in as arrays; the model's own (object-oriented) code runs inside a StatelessScope that
 maps those Variables to the arrays, so the step is a pure function the engine compiles once
 per input signature (JAX, with the old state's buffers donated) or runs eagerly (PyTorch).
+
+When the data is in memory, the loops below run a whole stretch of steps as one compiled
+program: each step gathers its batch from the device-resident arrays by index, so a stretch
+costs one dispatch however many steps it holds, and the trip count is a run-time value, so one
+compilation serves every stretch length.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from nhanh import backend as _backend
+from nhanh import ops
+from nhanh.training.data import take_rows
 from nhanh.variables import StatelessScope, Variable
 
 log = logging.getLogger("nhanh")
@@ -36,12 +44,24 @@ class Steps:
         self.optimizer = list(model.optimizer.variables)
         self.metrics = [v for m in model.metrics for v in m.variables]
         self.key = Steps.key_of(model)
-        self.trace_counts = {"train": 0, "test": 0, "predict": 0}
+        self.trace_counts = {k: 0 for k in ("train", "test", "predict", "train_loop",
+                                            "test_loop", "predict_loop")}
         b = _backend.get()
         self.train = b.compile_step(self._counted("train", self._train), donate_state=True)
         self.test = b.compile_step(self._counted("test", self._test), donate_state=True)
         self.predict = b.compile_step(self._counted("predict", self._predict))
+        self._loops: dict = {}
 
+    def loop(self, kind: str, batch_size: int, count: int | None = None):
+        """The compiled loop of `kind` ('train', 'test', 'predict') for this batch size."""
+        key = (kind, batch_size, count)
+        if key not in self._loops:
+            fn = functools.partial(getattr(self, f"_{kind}_loop"), batch_size, count) \
+                if kind == "predict" else functools.partial(getattr(self, f"_{kind}_loop"),
+                                                            batch_size)
+            self._loops[key] = _backend.get().compile_step(
+                self._counted(f"{kind}_loop", fn), donate_state=kind != "predict")
+        return self._loops[key]
     @staticmethod
     def key_of(model) -> tuple:
         """Identity of the state lists; a change (a layer frozen, a new compile) needs new steps."""
@@ -123,3 +143,47 @@ class Steps:
 
     def weights(self) -> list:
         return [v._value for v in self.trainable + self.non_trainable]
+
+    # --- loops of steps over device-resident data ------------------------------------------
+    def _results(self, metric_values) -> list:
+        with StatelessScope(zip(self.metrics, metric_values)):
+            return [m.result() for m in self.model.metrics]
+
+    def _train_loop(self, batch_size, state, arrays, order, start, count):
+        offsets = ops.arange(batch_size)
+
+        def body(i, state):
+            batch = take_rows(arrays, ops.take(order, offsets + i * batch_size))
+            return self._train(state, batch)[0]
+
+        state = ops.fori_loop(start, start + count, body, state)
+        return state, self._results(state[3])
+
+    def _test_loop(self, batch_size, metric_state, weights, arrays, start, count):
+        offsets = ops.arange(batch_size)
+
+        def body(i, metric_state):
+            batch = take_rows(arrays, offsets + i * batch_size)
+            return self._test(metric_state, weights, batch)[0]
+
+        metric_state = ops.fori_loop(start, start + count, body, metric_state)
+        return metric_state, self._results(metric_state)
+
+    def _predict_loop(self, batch_size, count, weights, x):
+        """Outputs of `count` full batches, written into one preallocated buffer per output."""
+        offsets = ops.arange(batch_size)
+        first = self._predict(weights, take_rows(x, offsets))
+        single = not isinstance(first, (list, tuple))
+        first = [first] if single else list(first)
+        buffers = [ops.slice_update(ops.zeros((count * batch_size, *ops.shape(f)[1:]),
+                                              ops.dtype(f)), (0,) * ops.ndim(f), f)
+                   for f in first]
+
+        def body(i, buffers):
+            out = self._predict(weights, take_rows(x, offsets + i * batch_size))
+            out = [out] if single else list(out)
+            return [ops.slice_update(b, (i * batch_size,) + (0,) * (ops.ndim(o) - 1), o)
+                    for b, o in zip(buffers, out)]
+
+        buffers = ops.fori_loop(1, count, body, buffers)
+        return buffers[0] if single else buffers

@@ -14,14 +14,10 @@ from nhanh import ops
 from nhanh import optimizers as _optimizers
 from nhanh import random as _random
 from nhanh.callbacks import CallbackList, History
-from nhanh.training import progress
+from nhanh.training import loops, progress
 from nhanh.training.data import ArrayData
+from nhanh.training.loops import to_floats
 from nhanh.training.steps import Steps
-
-
-def _to_floats(names: list[str], values) -> dict[str, float]:
-    """Device metric values -> {name: float}; the one place fit reads them on the host."""
-    return {k: float(ops.convert_to_numpy(v)) for k, v in zip(names, values)}
 
 
 def _check_verbose(verbose) -> int:
@@ -219,30 +215,17 @@ class Trainer:
         nan_reported = False
         names = self.metrics_names
         cbs.on_train_begin()
+        arrays = data.on_device()
         for epoch in range(initial_epoch, epochs):
             self._reset_metrics()
             cbs.on_epoch_begin(epoch)
             if verbose:
                 progress.print_epoch_header(epoch, epochs)
             bar = progress.Progbar(num_steps, verbose)
-            done = 0
-            state = steps.gather()
-            try:
-                for i, batch in enumerate(data.batches(batch_size, shuffle, rng, num_steps)):
-                    if per_batch:  # callbacks may read or change the Variables between steps
-                        cbs.on_train_batch_begin(i)
-                        state = steps.gather()
-                    state, logs = steps.train(state, batch)
-                    done = i + 1
-                    if per_batch:
-                        steps.scatter(state)
-                        cbs.on_train_batch_end(i, _to_floats(names, logs))
-                        if self.stop_training:
-                            break
-                    bar.update(done, lambda: _to_floats(names, logs))
-            finally:
-                steps.scatter(state)
-            epoch_logs = _to_floats(names, logs) if done else {}
+            logs, done = loops.train_epoch(self, steps, arrays,
+                                           data.order(shuffle, rng, batch_size), batch_size,
+                                           num_steps, bar, cbs, per_batch)
+            epoch_logs = to_floats(names, logs) if done else {}
             if not nan_reported and not math.isfinite(epoch_logs.get("loss", 0.0)):
                 nan_reported = True
                 warnings.warn(
@@ -280,24 +263,12 @@ class Trainer:
         num_steps = data.num_batches(batch_size) if steps is None else \
             min(steps, data.num_batches(batch_size))
         cbs = CallbackList(_as_list(callbacks), model=self, steps=num_steps, verbose=verbose)
-        per_batch = cbs.wants_batch_logs
         self._reset_metrics()
         cbs.on_test_begin()
         bar = progress.Progbar(num_steps, verbose)
-        metric_state, weights = compiled.gather_metrics(), compiled.weights()
-        names, done = self.metrics_names, 0
-        try:
-            for i, batch in enumerate(data.batches(batch_size, steps=num_steps)):
-                if per_batch:
-                    cbs.on_test_batch_begin(i)
-                metric_state, logs = compiled.test(metric_state, weights, batch)
-                done = i + 1
-                if per_batch:
-                    cbs.on_test_batch_end(i, _to_floats(names, logs))
-                bar.update(done, lambda: _to_floats(names, logs))
-        finally:
-            compiled.scatter_metrics(metric_state)
-        result = _to_floats(names, logs)
+        logs, done = loops.test_pass(self, compiled, data.on_device(), data.num_samples,
+                                     batch_size, num_steps, bar, cbs, cbs.wants_batch_logs)
+        result = to_floats(self.metrics_names, logs)
         if verbose:
             bar.finish(done, result)
         cbs.on_test_end(result)
@@ -321,14 +292,10 @@ class Trainer:
         cbs = CallbackList(_as_list(callbacks), model=self, steps=num_steps, verbose=verbose)
         cbs.on_predict_begin()
         bar = progress.Progbar(num_steps, verbose)
-        weights, outputs = compiled.weights(), []
-        for i, (bx, _, _) in enumerate(data.batches(batch_size, steps=num_steps)):
-            cbs.on_predict_batch_begin(i)
-            outputs.append(compiled.predict(weights, bx))
-            cbs.on_predict_batch_end(i, {"outputs": outputs[-1]})
-            bar.update(i + 1, dict)
+        outputs = loops.predict_pass(compiled, data.on_device()[0], data.num_samples,
+                                     batch_size, num_steps, cbs, cbs.wants_batch_logs)
         if verbose:
-            bar.finish(len(outputs), {})
+            bar.finish(num_steps, {})
         cbs.on_predict_end()
         return _concat(outputs)
 
@@ -349,13 +316,12 @@ class Trainer:
         data = ArrayData(x, y, sample_weight, class_weight)
         steps = self._prepare(data, with_targets=True)
         self._reset_metrics()
-        names, state = self.metrics_names, steps.gather()
+        state = steps.gather()
         try:
-            for batch in data.batches(data.num_samples):
-                state, logs = steps.train(state, batch)
+            state, logs = steps.train(state, data.on_device())
         finally:
             steps.scatter(state)
-        return self._format_result(_to_floats(names, logs), return_dict)
+        return self._format_result(to_floats(self.metrics_names, logs), return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict: bool = False):
         self._assert_compiled("test_on_batch")
@@ -377,8 +343,9 @@ class _PredictOnly(Steps):
         self.trainable = list(model.trainable_variables)
         self.non_trainable = list(model.non_trainable_variables)
         self.key = _PredictOnly.key_of(model)
-        self.trace_counts = {"predict": 0}
+        self.trace_counts = {"predict": 0, "predict_loop": 0}
         self.predict = _backend.get().compile_step(self._counted("predict", self._predict))
+        self._loops = {}
 
     @staticmethod
     def key_of(model) -> tuple:

@@ -10,6 +10,7 @@ from nhanh.backend.jax.core import (
     dtype_of,
     eager_scope,
     eval_shape,
+    fori_loop,
     is_tensor,
     item,
     shape,

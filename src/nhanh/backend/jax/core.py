@@ -60,6 +60,10 @@ def value_and_grad(fn, has_aux=False):
     return jax.value_and_grad(fn, has_aux=has_aux)
 
 
+def fori_loop(lower, upper, body, init):
+    return jax.lax.fori_loop(lower, upper, body, init)
+
+
 def compile_step(fn, donate_state=False):
     return jax.jit(fn, donate_argnums=(0,) if donate_state else ())
 

@@ -36,3 +36,7 @@ def clip(x, x_min=None, x_max=None):
 
 def tile(x, repeats):
     return jnp.tile(x, repeats)
+
+
+def slice_update(x, start_indices, updates):
+    return jax.lax.dynamic_update_slice(x, updates, tuple(start_indices))

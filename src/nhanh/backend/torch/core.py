@@ -123,6 +123,13 @@ def _detach(tree):
     return tree
 
 
+def fori_loop(lower, upper, body, init):
+    carry = init
+    for i in range(int(lower), int(upper)):
+        carry = body(i, carry)
+    return carry
+
+
 def compile_step(fn, donate_state=False, jit_compile=False):
     target = torch.compile(fn) if jit_compile else fn
 

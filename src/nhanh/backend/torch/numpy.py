@@ -403,3 +403,10 @@ def swapaxes(x, axis1, axis2):
 
 def moveaxis(x, source, destination):
     return torch.moveaxis(_t(x), source, destination)
+
+
+def slice_update(x, start_indices, updates):
+    out = _t(x).clone()
+    index = tuple(slice(int(s), int(s) + n) for s, n in zip(start_indices, updates.shape))
+    out[index] = updates
+    return out

@@ -1,0 +1,141 @@
+"""One epoch of training, one evaluation pass, one prediction pass over in-memory data.
+
+The data lives on the device for the whole call. Without per-batch callbacks, full batches
+run as stretches of steps inside one compiled loop (one dispatch per stretch); the last,
+partial batch then runs on its own, exactly once, as it would step by step. A callback that
+overrides a per-batch hook gets the step-by-step path, with the same batches in the same order.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from nhanh import ops
+from nhanh.training import progress
+from nhanh.training.data import take_rows
+from nhanh.training.steps import Steps
+
+
+def to_floats(names: list[str], values) -> dict[str, float]:
+    """Device metric values -> {name: float}; the one place a loop reads them on the host."""
+    return {k: float(ops.convert_to_numpy(v)) for k, v in zip(names, values)}
+
+
+class Stretch:
+    """How many steps the next compiled stretch runs: all of them when nothing is drawn,
+    otherwise sized from the last stretch's time so the bar moves about every 0.1 s."""
+
+    def __init__(self, total: int, interactive: bool):
+        self.total, self.interactive = total, interactive
+        self.size = 1 if interactive else max(total, 1)
+
+    def next(self, done: int) -> int:
+        return min(self.size, self.total - done)
+
+    def measured(self, count: int, seconds: float) -> None:
+        if self.interactive and seconds > 0:
+            wanted = int(count * progress.REFRESH_S / seconds)
+            self.size = max(1, min(wanted, 4 * self.size))
+
+
+def _index(order: np.ndarray, start: int, stop: int):
+    return ops.convert_to_tensor(order[start:stop])
+
+
+def train_epoch(model, steps: Steps, arrays, order: np.ndarray, batch_size: int,
+                num_steps: int, bar: progress.Progbar, cbs, per_batch: bool):
+    """Run one epoch; returns (device logs, number of steps done)."""
+    names = model.metrics_names
+    full = min(num_steps, len(order) // batch_size)
+    logs, done = None, 0
+    state = steps.gather()
+    try:
+        if per_batch:
+            for i in range(num_steps):
+                cbs.on_train_batch_begin(i)
+                state = steps.gather()  # callbacks may have changed Variables
+                batch = take_rows(arrays, _index(order, i * batch_size, (i + 1) * batch_size))
+                state, logs = steps.train(state, batch)
+                done = i + 1
+                steps.scatter(state)
+                cbs.on_train_batch_end(i, to_floats(names, logs))
+                if model.stop_training:
+                    break
+                bar.update(done, lambda: to_floats(names, logs))
+        else:
+            loop, order_on_device = steps.loop("train", batch_size), ops.convert_to_tensor(order)
+            stretch = Stretch(full, bar.interactive)
+            while done < full:
+                count = stretch.next(done)
+                started = time.perf_counter()
+                state, logs = loop(state, arrays, order_on_device, done, count)
+                done += count
+                if bar.interactive:
+                    shown = to_floats(names, logs)  # waits for the stretch to finish
+                    stretch.measured(count, time.perf_counter() - started)
+                    bar.update(done, lambda: shown)
+            if num_steps > full:
+                batch = take_rows(arrays, _index(order, full * batch_size, len(order)))
+                state, logs = steps.train(state, batch)
+                done += 1
+    finally:
+        steps.scatter(state)
+    return logs, done
+
+
+def test_pass(model, steps: Steps, arrays, num_samples: int, batch_size: int, num_steps: int,
+              bar: progress.Progbar, cbs, per_batch: bool):
+    """Accumulate the metrics over the data; returns (device logs, steps done)."""
+    names = model.metrics_names
+    full = min(num_steps, num_samples // batch_size)
+    metric_state, weights = steps.gather_metrics(), steps.weights()
+    logs, done = None, 0
+    try:
+        if per_batch:
+            for i in range(num_steps):
+                cbs.on_test_batch_begin(i)
+                rows = ops.arange(i * batch_size, min((i + 1) * batch_size, num_samples))
+                metric_state, logs = steps.test(metric_state, weights, take_rows(arrays, rows))
+                done = i + 1
+                cbs.on_test_batch_end(i, to_floats(names, logs))
+                bar.update(done, lambda: to_floats(names, logs))
+        else:
+            loop, stretch = steps.loop("test", batch_size), Stretch(full, bar.interactive)
+            while done < full:
+                count = stretch.next(done)
+                started = time.perf_counter()
+                metric_state, logs = loop(metric_state, weights, arrays, done, count)
+                done += count
+                if bar.interactive:
+                    shown = to_floats(names, logs)
+                    stretch.measured(count, time.perf_counter() - started)
+                    bar.update(done, lambda: shown)
+            if num_steps > full:
+                rows = ops.arange(full * batch_size, num_samples)
+                metric_state, logs = steps.test(metric_state, weights, take_rows(arrays, rows))
+                done += 1
+    finally:
+        steps.scatter_metrics(metric_state)
+    return logs, done
+
+
+def predict_pass(steps: Steps, x, num_samples: int, batch_size: int, num_steps: int, cbs,
+                 per_batch: bool) -> list:
+    """Model outputs, one entry per compiled call (a stretch of full batches, or one batch)."""
+    weights, outputs = steps.weights(), []
+    full = min(num_steps, num_samples // batch_size)
+    if per_batch:
+        for i in range(num_steps):
+            cbs.on_predict_batch_begin(i)
+            rows = ops.arange(i * batch_size, min((i + 1) * batch_size, num_samples))
+            outputs.append(steps.predict(weights, take_rows(x, rows)))
+            cbs.on_predict_batch_end(i, {"outputs": outputs[-1]})
+        return outputs
+    if full:
+        outputs.append(steps.loop("predict", batch_size, full)(weights, x))
+    if num_steps > full:
+        rows = ops.arange(full * batch_size, num_samples)
+        outputs.append(steps.predict(weights, take_rows(x, rows)))
+    return outputs
