@@ -35,7 +35,8 @@ CONTRACT: dict[str, str] = {
     " bounds may be traced values, so one compiled loop serves every trip count",
     "compile_step": "(fn, donate_state=False) -> fn compiled once per input signature;"
     " fn(state, *args); with donate_state the engine may reuse state's buffers",
-    "eval_shape": "(fn, shapes, dtype) -> output shape(s) of fn on inputs of these shapes",
+    "eval_shape": "(fn, specs, probe=2) -> fn's outputs (same nesting) as shape tuples, fn called"
+    " on arrays given as (shape, dtype) specs; None dims are probed with size `probe`",
     # --- numpy-style ops: same names and meaning as numpy ---
     "numpy": "module of numpy-style functions; see NUMPY_OPS",
     # --- neural-network ops ---

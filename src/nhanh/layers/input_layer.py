@@ -6,21 +6,7 @@ from typing import Sequence
 
 from nhanh import config
 from nhanh.layers.layer import Layer
-
-
-class SymbolicTensor:
-    """A placeholder with a shape and dtype, produced by Input() before any data exists."""
-
-    def __init__(self, shape: tuple, dtype: str, layer: Layer, name: str | None = None):
-        self.shape, self.dtype, self.name = tuple(shape), dtype, name
-        self._source_layer = layer
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    def __repr__(self) -> str:
-        return f"<SymbolicTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
+from nhanh.layers.symbolic import SymbolicTensor
 
 
 class InputLayer(Layer):
@@ -40,10 +26,15 @@ class InputLayer(Layer):
                          batch_input_shape=(batch_size, *shape), **kwargs)
         self.built = True
         self._build_input_shape = self._batch_input_shape
-        self.output = SymbolicTensor(self._batch_input_shape, self.dtype, self, self.name)
+        self._output = SymbolicTensor(self._batch_input_shape, self.dtype, name=self.name,
+                                      source_layer=self)
 
     def call(self, inputs):
         return inputs
+
+    @property
+    def output(self) -> SymbolicTensor:
+        return self._output
 
     def compute_output_shape(self, input_shape):
         return input_shape

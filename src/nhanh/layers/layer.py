@@ -13,6 +13,7 @@ from nhanh import backend as _backend
 from nhanh import config, initializers, naming, ops
 from nhanh import constraints as _constraints
 from nhanh import regularizers as _regularizers
+from nhanh.layers import symbolic
 from nhanh.random import SeedGenerator
 from nhanh.variables import Variable
 
@@ -85,6 +86,7 @@ class Layer:
         self._batch_input_shape = _batch_input_shape(input_shape, input_dim, batch_size,
                                                      batch_input_shape)
         self._activity_losses: list = []
+        self._inbound_nodes: list[symbolic.Node] = []
 
     def __init_subclass__(cls, **kwargs):
         """A subclass's build() marks the layer built, however it is called (as in Keras)."""
@@ -95,7 +97,7 @@ class Layer:
             def wrapped(self, input_shape=None, *args, **kw):
                 build(self, input_shape, *args, **kw)
                 if self._build_input_shape is None and input_shape is not None:
-                    self._build_input_shape = tuple(input_shape) if _is_shape(
+                    self._build_input_shape = tuple(input_shape) if symbolic.is_shape(
                         tuple(input_shape)) else input_shape
                 self.built = True
 
@@ -219,16 +221,18 @@ class Layer:
 
     def _maybe_build(self, input_shape) -> None:
         if not self.built:
-            shape = tuple(input_shape) if _is_shape(input_shape) else input_shape
+            shape = tuple(input_shape) if symbolic.is_shape(input_shape) else input_shape
             self._build_input_shape = shape
             self.build(shape)
             self.built = True
 
     def __call__(self, inputs, *args, training: bool | None = None, mask=None, **kwargs):
+        if symbolic.is_symbolic((inputs, args, kwargs)):
+            return self._symbolic_call(inputs, args, kwargs)
         inputs = _to_tensors(inputs, self.dtype)
         shape = _shape_of(inputs)
         self._maybe_build(shape)
-        if self.input_spec is not None and _is_shape(shape):
+        if self.input_spec is not None and symbolic.is_shape(shape):
             self.input_spec.check(self, shape)
         if _accepts(type(self).call, "training"):
             kwargs["training"] = training
@@ -240,6 +244,66 @@ class Layer:
                 ops.shape(outputs)[0], "float32")]
         return outputs
 
+    def _symbolic_call(self, inputs, args: tuple, kwargs: dict):
+        """Build for the inputs' shapes, infer the outputs' shapes, record the call as a Node."""
+        shapes = symbolic.map_structure(
+            lambda t: t.shape if isinstance(t, symbolic.SymbolicTensor) else t, inputs)
+        self._maybe_build(shapes)
+        if self.input_spec is not None and symbolic.is_shape(shapes):
+            self.input_spec.check(self, shapes)
+        try:
+            if args or symbolic.is_symbolic(kwargs):
+                out_shapes = self._infer_call_shapes(inputs, args, kwargs)
+            else:
+                out_shapes = self.compute_output_shape(shapes)
+        except ValueError as e:
+            if self.name in str(e):
+                raise
+            raise ValueError(f"Layer {self.name!r} ({type(self).__name__}) cannot be applied to "
+                             f"inputs of shape {shapes}: {e}") from e
+        node = symbolic.Node(self, (inputs, *args), kwargs, None)
+        if symbolic.is_shape(tuple(out_shapes)):
+            outputs = symbolic.SymbolicTensor(out_shapes, self.dtype, node, 0, self.name)
+        else:
+            outputs = [symbolic.SymbolicTensor(s, self.dtype, node, i, f"{self.name}_{i}")
+                       for i, s in enumerate(out_shapes)]
+        node.outputs = outputs
+        self._inbound_nodes.append(node)
+        return outputs
+
+    def _infer_call_shapes(self, inputs, args, kwargs):
+        """Output shapes of a call with several tensor arguments (e.g. attention(q, v, key=k))."""
+        tensors = [t for t in symbolic.flatten((inputs, args, kwargs))
+                   if isinstance(t, symbolic.SymbolicTensor)]
+        dtypes = {t.shape: t.dtype for t in tensors}
+
+        def run(shapes_tree):
+            arrays = iter(symbolic.flatten(shapes_tree))
+            real = symbolic.map_structure(
+                lambda t: next(arrays) if isinstance(t, symbolic.SymbolicTensor) else t,
+                (inputs, args, kwargs))
+            extra = {"training": False} if _accepts(type(self).call, "training") else {}
+            return self.call(real[0], *real[1], **real[2], **extra)
+
+        return symbolic.infer_shapes(run, [t.shape for t in tensors],
+                                     lambda s: dtypes.get(s, self.dtype))
+
+    def _node_property(self, attr: str):
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer {self.name!r} has not been called on a symbolic "
+                                 f"input yet, so it has no {attr}.")
+        node = self._inbound_nodes[-1]
+        return node.outputs if attr == "output" else node.args[0]
+
+    @property
+    def output(self):
+        """The symbolic output of this layer's latest call on symbolic inputs."""
+        return self._node_property("output")
+
+    @property
+    def input(self):
+        return self._node_property("input")
+
     def compute_mask(self, inputs, mask=None):
         """The mask of this layer's outputs: the input mask if it passes through, else None."""
         return mask if self.supports_masking else None
@@ -247,13 +311,9 @@ class Layer:
     def compute_output_shape(self, input_shape):
         """Shape inference by abstract evaluation of call() (layers override when cheap)."""
         self._maybe_build(input_shape)
-
-        def fn(x):
-            return self.call(x, **({"training": False} if _accepts(type(self).call, "training")
-                                   else {}))
-
-        out = _backend.get().eval_shape(fn, [input_shape], self.dtype)
-        return (input_shape[0], *out[1:])
+        extra = {"training": False} if _accepts(type(self).call, "training") else {}
+        return symbolic.infer_shapes(lambda x: self.call(x, **extra), input_shape,
+                                     lambda shape: self.dtype)
 
     @property
     def losses(self) -> list:
@@ -285,10 +345,6 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
-
-
-def _is_shape(x) -> bool:
-    return isinstance(x, tuple) and all(d is None or isinstance(d, int) for d in x)
 
 
 def _shape_of(inputs):

@@ -8,13 +8,20 @@ from nhanh.training.trainer import Trainer
 
 
 class Model(Trainer, Layer):
-    """Subclassing API: set layers as attributes in __init__, compute in call()."""
+    """A Layer that trains. `Model(inputs, outputs)` builds a functional model; subclass it
+    (layers as attributes in __init__, computation in call()) for anything else."""
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            from nhanh.models.functional import Functional
+
+            return super().__new__(Functional)
+        return super().__new__(cls)
 
     def __init__(self, *args, **kwargs):
-        if args or "inputs" in kwargs or "outputs" in kwargs:
-            raise NotImplementedError(
-                "The functional API, Model(inputs, outputs), is not available yet; use "
-                "Sequential or subclass Model.")
+        if args:
+            raise TypeError(f"{type(self).__name__}.__init__ got unexpected positional "
+                            "arguments; pass inputs and outputs to Model(inputs, outputs).")
         super().__init__(**kwargs)
 
     def build(self, input_shape) -> None:
@@ -37,5 +44,27 @@ class Model(Trainer, Layer):
                 for layer in self.layers]
         print_summary(self, rows, line_length, print_fn)
 
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """A layer of this model by name (or by index in `layers`)."""
+        layers = self.layers
+        if index is not None:
+            if not 0 <= index < len(layers):
+                raise ValueError(f"Model {self.name!r} has {len(layers)} layers; no index "
+                                 f"{index}.")
+            return layers[index]
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No layer named {name!r} in model {self.name!r}; layers: "
+                         f"{[layer.name for layer in layers]}.")
+
     def get_config(self) -> dict:
         return {"name": self.name, "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Model":
+        if cls is Model and "input_layers" in config:
+            from nhanh.models.functional import Functional
+
+            return Functional.from_config(config)
+        return super().from_config(config)

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import copy
 
-from nhanh import layers as _layers
-from nhanh.layers.input_layer import InputLayer, SymbolicTensor
+from nhanh.layers.input_layer import InputLayer
 from nhanh.layers.layer import Layer
+from nhanh.layers.symbolic import SymbolicTensor
 from nhanh.models.model import Model
+from nhanh.models.serialization import deserialize_layer
 from nhanh.models.summary import print_summary
-
-
-def _deserialize_layer(config: dict) -> Layer:
-    cls = getattr(_layers, config["class_name"], None)
-    if cls is None:
-        raise ValueError(f"Unknown layer class {config['class_name']!r} in the config.")
-    return cls.from_config(dict(config["config"]))
 
 
 class Sequential(Model):
@@ -88,14 +82,15 @@ class Sequential(Model):
             input_shape = self._declared_input_shape()
         if input_shape is None:
             raise ValueError(f"Model {self.name!r} cannot be built without an input shape.")
-        shape = tuple(input_shape)
+        input_layer = self._input_layer
+        if input_layer is None or input_layer._batch_input_shape != tuple(input_shape):
+            input_layer = InputLayer(batch_input_shape=tuple(input_shape))
+        x = self._symbolic_input = input_layer.output
         self._layer_output_shapes = []
-        for layer in self._stack:
-            layer._maybe_build(shape)
-            if layer.input_spec is not None:
-                layer.input_spec.check(layer, shape)
-            shape = tuple(layer.compute_output_shape(shape))
-            self._layer_output_shapes.append(shape)
+        for layer in self._stack:  # a symbolic pass builds each layer and infers its shape
+            x = layer(x)
+            self._layer_output_shapes.append(x.shape)
+        self._symbolic_output = x
         self._build_input_shape = tuple(input_shape)
         self.built = True
 
@@ -128,6 +123,20 @@ class Sequential(Model):
     def output_shape(self):
         return self.compute_output_shape(self.input_shape)
 
+    @property
+    def input(self) -> SymbolicTensor:
+        if not self.built:
+            raise AttributeError(f"Model {self.name!r} is not built, so it has no input yet.")
+        return self._symbolic_input
+
+    @property
+    def output(self) -> SymbolicTensor:
+        if self._inbound_nodes:
+            return Layer.output.fget(self)
+        if not self.built:
+            raise AttributeError(f"Model {self.name!r} is not built, so it has no output yet.")
+        return self._symbolic_output
+
     def summary(self, line_length=None, positions=None, print_fn=None, **kwargs) -> None:
         if not self.built:
             raise ValueError(f"Model {self.name!r} is not built yet: give its first layer an "
@@ -153,7 +162,7 @@ class Sequential(Model):
     def from_config(cls, config: dict) -> "Sequential":
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         for layer_config in config["layers"]:
-            model.add(_deserialize_layer(layer_config), rebuild=False)
+            model.add(deserialize_layer(layer_config), rebuild=False)
         if config.get("build_input_shape") is not None:
             model.build(config["build_input_shape"])
         else:

@@ -21,8 +21,12 @@ def _unwrap(a):
 
 def _forward(group: str, name: str):
     def op(*args, **kwargs):
-        fn = getattr(getattr(_backend.get(), group), name)
-        return fn(*[_unwrap(a) for a in args], **kwargs)
+        backend = _backend._current or _backend.get()
+        fn = getattr(getattr(backend, group), name)
+        for a in args:  # the common case, arrays only, passes the arguments through untouched
+            if type(a) is Variable or type(a) in (list, tuple):
+                return fn(*[_unwrap(a) for a in args], **kwargs)
+        return fn(*args, **kwargs)
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"`{name}` with numpy's meaning, on the current backend."

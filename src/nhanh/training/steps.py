@@ -112,16 +112,16 @@ class Steps:
             def loss_fn(params):
                 with StatelessScope(zip(trainable, params)) as inner:
                     y_pred = model(x, training=True)
-                    loss = model.compute_loss(x, y, y_pred, sample_weight)
+                    loss, per_output = model._compute_losses(y, y_pred, sample_weight)
                 updates = {v: inner.assigned[v] for v in self.non_trainable
                            if v in inner.assigned}
-                return loss, (y_pred, updates)
+                return loss, (y_pred, per_output, updates)
 
             grad_fn = _backend.get().value_and_grad(loss_fn, has_aux=True)
-            (loss, (y_pred, updates)), grads = grad_fn(state[0])
+            (loss, (y_pred, per_output, updates)), grads = grad_fn(state[0])
             outer.assigned.update(updates)
             model.optimizer.apply(grads, trainable)
-            logs = model.update_metrics(loss, y, y_pred, sample_weight, x)
+            logs = model.update_metrics(loss, y, y_pred, sample_weight, x, per_output)
             new_state = tuple([outer.get(v) for v in group] for group in self.groups())
         return new_state, logs
 
@@ -132,8 +132,8 @@ class Steps:
         mapping.update(zip(self.metrics, metric_state))
         with StatelessScope(mapping) as scope:
             y_pred = model(x, training=False)
-            loss = model.compute_loss(x, y, y_pred, sample_weight)
-            logs = model.update_metrics(loss, y, y_pred, sample_weight, x)
+            loss, per_output = model._compute_losses(y, y_pred, sample_weight)
+            logs = model.update_metrics(loss, y, y_pred, sample_weight, x, per_output)
             new_metrics = [scope.get(v) for v in self.metrics]
         return new_metrics, logs
 

@@ -8,13 +8,12 @@ from typing import Any
 
 import numpy as np
 
-from nhanh import losses as _losses
-from nhanh import metrics as _metrics
 from nhanh import ops
 from nhanh import optimizers as _optimizers
 from nhanh import random as _random
 from nhanh.callbacks import CallbackList, History
 from nhanh.training import loops, progress
+from nhanh.training.compile_config import CompileConfig
 from nhanh.training.data import ArrayData
 from nhanh.training.loops import to_floats
 from nhanh.training.steps import Steps
@@ -36,6 +35,12 @@ def _check_positive_int(value, name: str, allow_none: bool = True):
     return int(value)
 
 
+def _map_shapes(features):
+    if isinstance(features, dict):
+        return {k: (None, *v) for k, v in features.items()}
+    return [(None, *f) for f in features]
+
+
 def _as_list(value) -> list:
     if value is None:
         return []
@@ -53,34 +58,15 @@ class Trainer:
                 weighted_metrics=None, run_eagerly: bool = False, jit_compile="auto",
                 steps_per_execution: int = 1) -> None:
         """Choose the optimizer, loss(es) and metrics; names are checked here, at once."""
-        self.optimizer = _optimizers.get(optimizer)
-        if loss is None:
-            raise ValueError("compile() needs a loss, e.g. compile(loss='mse', optimizer='sgd').")
+        optimizer = _optimizers.get(optimizer)
+        self._compile_config = CompileConfig(loss, loss_weights, metrics, weighted_metrics,
+                                             getattr(self, "output_names", None))
+        self.optimizer = optimizer
         self.loss = loss
-        self._losses = [self._resolve_loss(lo) for lo in _as_list(loss)]
-        weights = loss_weights if loss_weights is not None else [1.0] * len(self._losses)
-        weights = _as_list(weights) if not isinstance(weights, dict) else list(weights.values())
-        if len(weights) != len(self._losses):
-            raise ValueError(f"loss_weights has {len(weights)} entries for {len(self._losses)} "
-                             "loss(es); give one weight per output.")
-        self._loss_weights = [float(w) for w in weights]
-        self._metric_specs = _as_list(metrics)
-        self._weighted_metric_specs = _as_list(weighted_metrics)
-        for spec in self._metric_specs + self._weighted_metric_specs:
-            _metrics.get_for_output(spec, self._losses[0], None, None)  # fail fast on bad names
-        self._loss_tracker = _metrics.Mean(name="loss")
-        self._compiled_metrics: list | None = None
         self._steps: Steps | None = None
         self.run_eagerly = run_eagerly
         self.jit_compile = jit_compile
         self.compiled = True
-
-    @staticmethod
-    def _resolve_loss(identifier):
-        loss = _losses.get(identifier)
-        if not isinstance(loss, _losses.Loss):
-            loss = _losses.LossFunctionWrapper(loss, name=getattr(loss, "__name__", None))
-        return loss
 
     def _assert_compiled(self, method: str) -> None:
         if not self.compiled:
@@ -89,50 +75,54 @@ class Trainer:
 
     @property
     def metrics(self) -> list:
-        if not self.compiled:
-            return []
-        return [self._loss_tracker] + list(self._compiled_metrics or [])
+        return self._compile_config.all_metrics() if self.compiled else []
 
     @property
     def metrics_names(self) -> list[str]:
         return [m.name for m in self.metrics]
 
     def _build_metrics(self, data: ArrayData) -> None:
-        if self._compiled_metrics is not None:
+        config = self._compile_config
+        if config.metrics is not None:
             return
-        y = data.y if isinstance(data.y, np.ndarray) else None
-        y_shape = None if y is None else y.shape
-        out_shape = self.compute_output_shape((None, *data.feature_shapes())) \
-            if isinstance(data.x, np.ndarray) else None
-        self._compiled_metrics = [
-            _metrics.get_for_output(spec, self._losses[0], y_shape, out_shape)
-            for spec in self._metric_specs + self._weighted_metric_specs]
-        self._weighted_flags = [False] * len(self._metric_specs) + \
-            [True] * len(self._weighted_metric_specs)
+        y_shapes = [None if y is None else y.shape for y in config.match(data.y, "y")]
+        features = data.feature_shapes()
+        batch_shape = (None, *features) if isinstance(features, tuple) else \
+            _map_shapes(features)
+        out = self.compute_output_shape(batch_shape)
+        out_shapes = config.match(out, "the model's outputs") if config.multi else [out]
+        config.build_metrics(y_shapes, out_shapes)
 
     # --- what the pure steps call ----------------------------------------------------------
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None):
         """Weighted sum of the per-output losses plus the layers' regularization losses."""
-        ys, preds = _as_list(y) if isinstance(y, (list, tuple)) else [y], \
-            _as_list(y_pred) if isinstance(y_pred, (list, tuple)) else [y_pred]
-        if len(ys) != len(self._losses) and len(self._losses) == 1:
-            raise ValueError(f"The model has {len(preds)} outputs but was compiled with one loss.")
-        total = 0.0
-        for loss, weight, yt, yp in zip(self._losses, self._loss_weights, ys, preds):
-            total = total + weight * loss(yt, yp, sample_weight=sample_weight)
+        return self._compute_losses(y, y_pred, sample_weight)[0]
+
+    def _compute_losses(self, y, y_pred, sample_weight):
+        config = self._compile_config
+        ys, preds = config.match(y, "y"), config.match(y_pred, "the model's outputs")
+        total, per_output = 0.0, []
+        for loss, weight, yt, yp in zip(config.losses, config.loss_weights, ys, preds):
+            value = 0.0 if loss is None else loss(yt, yp, sample_weight=sample_weight)
+            per_output.append(value)
+            total = total + weight * value
         for extra in self.losses:
             total = total + extra
-        return total
+        return total, per_output
 
-    def update_metrics(self, loss, y, y_pred, sample_weight, x=None) -> list:
-        """Update the loss tracker and compiled metrics; their results, in metrics order."""
+    def update_metrics(self, loss, y, y_pred, sample_weight, x=None,
+                       output_losses=None) -> list:
+        """Update the loss trackers and compiled metrics; their results, in metrics order."""
+        config = self._compile_config
         first = x[0] if isinstance(x, (list, tuple)) else \
             next(iter(x.values())) if isinstance(x, dict) else x
-        self._loss_tracker.update_state(loss, sample_weight=ops.shape(first)[0])
-        yt = y[0] if isinstance(y, (list, tuple)) else y
-        yp = y_pred[0] if isinstance(y_pred, (list, tuple)) else y_pred
-        for metric, weighted in zip(self._compiled_metrics or [], self._weighted_flags):
-            metric.update_state(yt, yp, sample_weight=sample_weight if weighted else None)
+        batch = ops.shape(first)[0]
+        config.loss_tracker.update_state(loss, sample_weight=batch)
+        for tracker, value in zip(config.output_loss_trackers, output_losses or []):
+            tracker.update_state(value, sample_weight=batch)
+        ys, preds = config.match(y, "y"), config.match(y_pred, "the model's outputs")
+        for i, metric, weighted in config.metrics or []:
+            metric.update_state(ys[i], preds[i], sample_weight=sample_weight if weighted else None)
         return [m.result() for m in self.metrics]
 
     def _reset_metrics(self) -> None:

@@ -68,7 +68,8 @@ def compile_step(fn, donate_state=False):
     return jax.jit(fn, donate_argnums=(0,) if donate_state else ())
 
 
-def eval_shape(fn, shapes, dtype):
-    specs = [jax.ShapeDtypeStruct(tuple(1 if d is None else d for d in s), dtype) for s in shapes]
-    out = jax.eval_shape(fn, *specs)
+def eval_shape(fn, specs, probe=2):
+    structs = [jax.ShapeDtypeStruct(tuple(probe if d is None else d for d in shape),
+                                    standardize_dtype(dtype)) for shape, dtype in specs]
+    out = jax.eval_shape(fn, *structs)
     return jax.tree_util.tree_map(lambda o: tuple(o.shape), out)

@@ -140,11 +140,19 @@ def compile_step(fn, donate_state=False, jit_compile=False):
     return step
 
 
-def eval_shape(fn, shapes, dtype):
-    tdtype = to_torch_dtype(dtype)
+def eval_shape(fn, specs, probe=2):
     with torch.no_grad():
-        out = fn(*[torch.zeros(tuple(1 if d is None else d for d in s), dtype=tdtype, device=DEVICE)
-                   for s in shapes])
-    if isinstance(out, (list, tuple)):
-        return type(out)(tuple(o.shape) for o in out)
-    return tuple(out.shape)
+        out = fn(*[torch.zeros(tuple(probe if d is None else d for d in shape),
+                               dtype=to_torch_dtype(dtype), device=DEVICE)
+                   for shape, dtype in specs])
+    return _shapes(out)
+
+
+def _shapes(tree):
+    if isinstance(tree, torch.Tensor):
+        return tuple(tree.shape)
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(_shapes(t) for t in tree)
+    if isinstance(tree, dict):
+        return {k: _shapes(v) for k, v in tree.items()}
+    return tree

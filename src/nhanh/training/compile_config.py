@@ -1,0 +1,126 @@
+"""What compile() was given, resolved per model output: losses, loss weights and metrics.
+
+A single loss or metric list serves every output; lists go by position and dicts by output
+name, as in Keras. Log names are Keras's: 'loss', then '<output>_loss' and
+'<output>_<metric>' when the model has several outputs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nhanh import losses as _losses
+from nhanh import metrics as _metrics
+from nhanh.metrics import Mean
+
+
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def resolve_loss(identifier):
+    if identifier is None:
+        return None
+    loss = _losses.get(identifier)
+    if not isinstance(loss, _losses.Loss):
+        loss = _losses.LossFunctionWrapper(loss, name=getattr(loss, "__name__", None))
+    return loss
+
+
+class CompileConfig:
+    def __init__(self, loss, loss_weights, metrics, weighted_metrics,
+                 output_names: list[str] | None):
+        if loss is None:
+            raise ValueError("compile() needs a loss, e.g. compile(loss='mse', optimizer='sgd').")
+        if output_names is None:
+            count = len(loss) if isinstance(loss, (list, tuple)) else \
+                len(loss) if isinstance(loss, dict) else 1
+            output_names = [f"output_{i}" for i in range(count)] if count > 1 else ["output"]
+        self.output_names = list(output_names)
+        self.losses = [resolve_loss(lo) for lo in self.per_output(loss, "loss", fill=True)]
+        if all(lo is None for lo in self.losses):
+            raise ValueError("compile() needs a loss for at least one output.")
+        weights = [1.0] * len(self.losses) if loss_weights is None else \
+            self.per_output(loss_weights, "loss_weights", fill=False)
+        self.loss_weights = [1.0 if w is None else float(w) for w in weights]
+        self.metric_specs: list[list[tuple[Any, bool]]] = [[] for _ in self.output_names]
+        for specs, weighted in ((metrics, False), (weighted_metrics, True)):
+            for i, per_output in enumerate(self._metrics_per_output(specs)):
+                self.metric_specs[i] += [(s, weighted) for s in per_output]
+        for i, specs in enumerate(self.metric_specs):  # fail fast on unknown names
+            for spec, _ in specs:
+                _metrics.get_for_output(spec, self.losses[i], None, None)
+        self.loss_tracker = Mean(name="loss")
+        self.output_loss_trackers = [Mean(name=f"{n}_loss") for n in self.output_names] \
+            if len(self.output_names) > 1 else []
+        self.metrics: list | None = None  # [(output index, Metric, weighted)], once shapes are known
+
+    @property
+    def multi(self) -> bool:
+        return len(self.output_names) > 1
+
+    def per_output(self, value, what: str, fill: bool) -> list:
+        """One entry per output from a single value, a list, or a dict keyed by output name."""
+        n = len(self.output_names)
+        if isinstance(value, dict):
+            unknown = sorted(set(value) - set(self.output_names))
+            if unknown:
+                raise ValueError(f"{what} has keys {unknown} that are not model outputs; the "
+                                 f"outputs are {self.output_names}.")
+            return [value.get(name) for name in self.output_names]
+        if isinstance(value, (list, tuple)):
+            if len(value) != n:
+                raise ValueError(f"{what} has {len(value)} entries for {n} output(s) "
+                                 f"{self.output_names}; give one per output.")
+            return list(value)
+        if fill or n == 1:
+            return [value] * n
+        raise ValueError(f"{what} must be a list or dict with one entry per output "
+                         f"{self.output_names}.")
+
+    def _metrics_per_output(self, specs) -> list[list]:
+        n = len(self.output_names)
+        if specs is None:
+            return [[] for _ in range(n)]
+        if isinstance(specs, dict):
+            return [_as_list(v) for v in self.per_output(specs, "metrics", fill=False)]
+        specs = _as_list(specs)
+        if n > 1 and len(specs) == n and all(isinstance(s, (list, tuple)) or s is None
+                                             for s in specs):
+            return [_as_list(s) for s in specs]
+        return [list(specs) for _ in range(n)]  # the same metrics for every output
+
+    def build_metrics(self, y_shapes: list, out_shapes: list) -> None:
+        if self.metrics is not None:
+            return
+        self.metrics = []
+        for i, specs in enumerate(self.metric_specs):
+            for spec, weighted in specs:
+                metric = _metrics.get_for_output(spec, self.losses[i], y_shapes[i],
+                                                 out_shapes[i])
+                if self.multi:
+                    metric.name = f"{self.output_names[i]}_{metric.name}"
+                self.metrics.append((i, metric, weighted))
+
+    def all_metrics(self) -> list:
+        return [self.loss_tracker, *self.output_loss_trackers,
+                *(m for _, m, _ in self.metrics or [])]
+
+    def match(self, structure, what: str) -> list:
+        """Targets or predictions as a list in output order."""
+        if isinstance(structure, dict):
+            missing = [n for n in self.output_names if n not in structure]
+            if missing:
+                raise ValueError(f"{what} is missing entries for outputs {missing}.")
+            return [structure[n] for n in self.output_names]
+        if isinstance(structure, (list, tuple)):
+            if len(structure) != len(self.output_names):
+                raise ValueError(f"{what} has {len(structure)} entries for "
+                                 f"{len(self.output_names)} output(s) {self.output_names}.")
+            return list(structure)
+        if self.multi:
+            raise ValueError(f"The model has {len(self.output_names)} outputs "
+                             f"{self.output_names}; give {what} as a list or a dict.")
+        return [structure]
