@@ -85,7 +85,7 @@ class Layer:
         self._build_input_shape = None
         self._batch_input_shape = _batch_input_shape(input_shape, input_dim, batch_size,
                                                      batch_input_shape)
-        self._activity_losses: list = []
+        self._call_losses: list = []
         self._inbound_nodes: list[symbolic.Node] = []
 
     def __init_subclass__(cls, **kwargs):
@@ -238,11 +238,26 @@ class Layer:
             kwargs["training"] = training
         if mask is not None and _accepts(type(self).call, "mask"):
             kwargs["mask"] = mask
+        self._call_losses = []
         outputs = self.call(inputs, *args, **kwargs)
         if self.activity_regularizer is not None:
-            self._activity_losses = [self.activity_regularizer(outputs) / ops.cast(
-                ops.shape(outputs)[0], "float32")]
+            self.add_loss(self.activity_regularizer(outputs) / ops.cast(
+                ops.shape(outputs)[0], "float32"))
         return outputs
+
+    def add_loss(self, loss) -> None:
+        """Add a term to the training loss from call() (e.g. an activity penalty)."""
+        self._call_losses.append(loss)
+
+    def _flatten_layers(self):
+        yield self
+        for layer in self._layers:
+            yield from layer._flatten_layers()
+
+    def _clear_call_losses(self) -> None:
+        """Drop the last call's added losses (traced values must not outlive their step)."""
+        for layer in self._flatten_layers():
+            layer._call_losses = []
 
     def _symbolic_call(self, inputs, args: tuple, kwargs: dict):
         """Build for the inputs' shapes, infer the outputs' shapes, record the call as a Node."""
@@ -319,7 +334,7 @@ class Layer:
     def losses(self) -> list:
         """Regularization penalties of this layer's weights and of its last call's outputs."""
         out = [v.regularizer(v.value) for v in self._own_weights if v.regularizer is not None]
-        out += list(self._activity_losses)
+        out += list(self._call_losses)
         for layer in self._layers:
             out += layer.losses
         return out

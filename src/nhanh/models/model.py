@@ -18,6 +18,15 @@ class Model(Trainer, Layer):
             return super().__new__(Functional)
         return super().__new__(cls)
 
+    def __setattr__(self, name, value):
+        from nhanh.metrics import Metric
+
+        if isinstance(value, Metric):  # metrics set as attributes join model.metrics
+            tracked = self.__dict__.setdefault("_tracked_metrics", [])
+            if value not in tracked:
+                tracked.append(value)
+        super().__setattr__(name, value)
+
     def __init__(self, *args, **kwargs):
         if args:
             raise TypeError(f"{type(self).__name__}.__init__ got unexpected positional "

@@ -47,7 +47,6 @@ def _index(order: np.ndarray, start: int, stop: int):
 def train_epoch(model, steps: Steps, arrays, order: np.ndarray, batch_size: int,
                 num_steps: int, bar: progress.Progbar, cbs, per_batch: bool):
     """Run one epoch; returns (device logs, number of steps done)."""
-    names = model.metrics_names
     full = min(num_steps, len(order) // batch_size)
     logs, done = None, 0
     state = steps.gather()
@@ -60,10 +59,10 @@ def train_epoch(model, steps: Steps, arrays, order: np.ndarray, batch_size: int,
                 state, logs = steps.train(state, batch)
                 done = i + 1
                 steps.scatter(state)
-                cbs.on_train_batch_end(i, to_floats(names, logs))
+                cbs.on_train_batch_end(i, to_floats(steps.log_names, logs))
                 if model.stop_training:
                     break
-                bar.update(done, lambda: to_floats(names, logs))
+                bar.update(done, lambda: to_floats(steps.log_names, logs))
         else:
             loop, order_on_device = steps.loop("train", batch_size), ops.convert_to_tensor(order)
             stretch = Stretch(full, bar.interactive)
@@ -73,7 +72,7 @@ def train_epoch(model, steps: Steps, arrays, order: np.ndarray, batch_size: int,
                 state, logs = loop(state, arrays, order_on_device, done, count)
                 done += count
                 if bar.interactive:
-                    shown = to_floats(names, logs)  # waits for the stretch to finish
+                    shown = to_floats(steps.log_names, logs)  # waits for the stretch to finish
                     stretch.measured(count, time.perf_counter() - started)
                     bar.update(done, lambda: shown)
             if num_steps > full:
@@ -88,7 +87,6 @@ def train_epoch(model, steps: Steps, arrays, order: np.ndarray, batch_size: int,
 def test_pass(model, steps: Steps, arrays, num_samples: int, batch_size: int, num_steps: int,
               bar: progress.Progbar, cbs, per_batch: bool):
     """Accumulate the metrics over the data; returns (device logs, steps done)."""
-    names = model.metrics_names
     full = min(num_steps, num_samples // batch_size)
     metric_state, weights = steps.gather_metrics(), steps.weights()
     logs, done = None, 0
@@ -99,8 +97,8 @@ def test_pass(model, steps: Steps, arrays, num_samples: int, batch_size: int, nu
                 rows = ops.arange(i * batch_size, min((i + 1) * batch_size, num_samples))
                 metric_state, logs = steps.test(metric_state, weights, take_rows(arrays, rows))
                 done = i + 1
-                cbs.on_test_batch_end(i, to_floats(names, logs))
-                bar.update(done, lambda: to_floats(names, logs))
+                cbs.on_test_batch_end(i, to_floats(steps.log_names, logs))
+                bar.update(done, lambda: to_floats(steps.log_names, logs))
         else:
             loop, stretch = steps.loop("test", batch_size), Stretch(full, bar.interactive)
             while done < full:
@@ -109,7 +107,7 @@ def test_pass(model, steps: Steps, arrays, num_samples: int, batch_size: int, nu
                 metric_state, logs = loop(metric_state, weights, arrays, done, count)
                 done += count
                 if bar.interactive:
-                    shown = to_floats(names, logs)
+                    shown = to_floats(steps.log_names, logs)
                     stretch.measured(count, time.perf_counter() - started)
                     bar.update(done, lambda: shown)
             if num_steps > full:

@@ -44,6 +44,7 @@ class Steps:
         self.optimizer = list(model.optimizer.variables)
         self.metrics = [v for m in model.metrics for v in m.variables]
         self.key = Steps.key_of(model)
+        self.log_names = model.metrics_names
         self.trace_counts = {k: 0 for k in ("train", "test", "predict", "train_loop",
                                             "test_loop", "predict_loop")}
         b = _backend.get()
@@ -104,38 +105,26 @@ class Steps:
             mapping.update(zip(group, values))
         return StatelessScope(mapping)
 
-    def _train(self, state, data):
-        model = self.model
-        x, y, sample_weight = data
-        trainable = self.trainable
-        with self._scope(state) as outer:
-            def loss_fn(params):
-                with StatelessScope(zip(trainable, params)) as inner:
-                    y_pred = model(x, training=True)
-                    loss, per_output = model._compute_losses(y, y_pred, sample_weight)
-                updates = {v: inner.assigned[v] for v in self.non_trainable
-                           if v in inner.assigned}
-                return loss, (y_pred, per_output, updates)
+    def _logs(self, logs: dict) -> list:
+        """A step's logs dict as a list (engines may reorder dict keys); names kept aside."""
+        self.log_names = list(logs)
+        return list(logs.values())
 
-            grad_fn = _backend.get().value_and_grad(loss_fn, has_aux=True)
-            (loss, (y_pred, per_output, updates)), grads = grad_fn(state[0])
-            outer.assigned.update(updates)
-            model.optimizer.apply(grads, trainable)
-            logs = model.update_metrics(loss, y, y_pred, sample_weight, x, per_output)
-            new_state = tuple([outer.get(v) for v in group] for group in self.groups())
-        return new_state, logs
+    def _train(self, state, data):
+        with self._scope(state) as scope:
+            logs = self.model.train_step(_pack(data))
+            new_state = tuple([scope.get(v) for v in group] for group in self.groups())
+        self.model._clear_call_losses()
+        return new_state, self._logs(logs)
 
     def _test(self, metric_state, weights, data):
-        model = self.model
-        x, y, sample_weight = data
         mapping = dict(zip(self.trainable + self.non_trainable, weights))
         mapping.update(zip(self.metrics, metric_state))
         with StatelessScope(mapping) as scope:
-            y_pred = model(x, training=False)
-            loss, per_output = model._compute_losses(y, y_pred, sample_weight)
-            logs = model.update_metrics(loss, y, y_pred, sample_weight, x, per_output)
+            logs = self.model.test_step(_pack(data))
             new_metrics = [scope.get(v) for v in self.metrics]
-        return new_metrics, logs
+        self.model._clear_call_losses()
+        return new_metrics, self._logs(logs)
 
     def _predict(self, weights, x):
         with StatelessScope(zip(self.trainable + self.non_trainable, weights)):
@@ -187,3 +176,9 @@ class Steps:
 
         buffers = ops.fori_loop(1, count, body, buffers)
         return buffers[0] if single else buffers
+
+
+def _pack(data: tuple) -> tuple:
+    """(x, y, sample_weight) as Keras hands it to train_step: without a None sample_weight."""
+    x, y, sample_weight = data
+    return (x, y) if sample_weight is None else (x, y, sample_weight)

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from nhanh import backend as _backend
 from nhanh import ops
 from nhanh import optimizers as _optimizers
 from nhanh import random as _random
@@ -17,6 +18,22 @@ from nhanh.training.compile_config import CompileConfig
 from nhanh.training.data import ArrayData
 from nhanh.training.loops import to_floats
 from nhanh.training.steps import Steps
+from nhanh.variables import StatelessScope
+
+
+def unpack_x_y_sample_weight(data):
+    """(x, y, sample_weight) from a batch given as x, (x,), (x, y) or (x, y, sample_weight)."""
+    if isinstance(data, list):
+        data = tuple(data)
+    if not isinstance(data, tuple):
+        return data, None, None
+    if len(data) == 1:
+        return data[0], None, None
+    if len(data) == 2:
+        return data[0], data[1], None
+    if len(data) == 3:
+        return data
+    raise ValueError(f"A batch is x, (x, y) or (x, y, sample_weight); got {len(data)} items.")
 
 
 def _check_verbose(verbose) -> int:
@@ -33,6 +50,11 @@ def _check_positive_int(value, name: str, allow_none: bool = True):
     if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
         raise ValueError(f"{name} must be a positive integer, got {value!r}.")
     return int(value)
+
+
+def _overrides(model, method: str) -> bool:
+    """A custom train_step/test_step runs step by step (its logs are whatever it returns)."""
+    return getattr(type(model), method) is not getattr(Trainer, method)
 
 
 def _map_shapes(features):
@@ -75,7 +97,9 @@ class Trainer:
 
     @property
     def metrics(self) -> list:
-        return self._compile_config.all_metrics() if self.compiled else []
+        """The compiled metrics (loss trackers first), then metrics set as model attributes."""
+        compiled = self._compile_config.all_metrics() if self.compiled else []
+        return compiled + [m for m in getattr(self, "_tracked_metrics", []) if m not in compiled]
 
     @property
     def metrics_names(self) -> list[str]:
@@ -110,20 +134,65 @@ class Trainer:
             total = total + extra
         return total, per_output
 
-    def update_metrics(self, loss, y, y_pred, sample_weight, x=None,
-                       output_losses=None) -> list:
-        """Update the loss trackers and compiled metrics; their results, in metrics order."""
+    def value_and_grad(self, fn, variables=None):
+        """((loss, aux), grads) of fn() -> (loss, aux), with respect to `variables` (by default
+        the trainable ones). For custom train_step(); works the same on every backend."""
+        variables = list(self.trainable_variables if variables is None else variables)
+        differentiated = set(map(id, variables))
+        changed: list = []  # Variables fn assigned to, in a fixed order (engines sort dicts)
+
+        def wrapped(params):
+            with StatelessScope(zip(variables, params)) as inner:
+                loss, aux = fn()
+            changed[:] = [v for v in inner.assigned if id(v) not in differentiated]
+            return loss, (aux, [inner.assigned[v] for v in changed])
+
+        grad_fn = _backend.get().value_and_grad(wrapped, has_aux=True)
+        (loss, (aux, updates)), grads = grad_fn([v.value for v in variables])
+        for v, value in zip(changed, updates):  # state fn changed: moving statistics, seeds...
+            v.assign(value)
+        return (loss, aux), grads
+
+    def train_step(self, data) -> dict:
+        """One optimizer step on a batch; returns the logs. Override to customise training."""
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
+
+        def forward():
+            y_pred = self(x, training=True)
+            loss, per_output = self._compute_losses(y, y_pred, sample_weight)
+            return loss, (y_pred, per_output)
+
+        (loss, (y_pred, per_output)), grads = self.value_and_grad(forward)
+        self.optimizer.apply(grads, self.trainable_variables)
+        self._track_losses(x, loss, per_output)
+        return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def test_step(self, data) -> dict:
+        """Update the metrics on a batch; returns the logs. Override to customise evaluation."""
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
+        y_pred = self(x, training=False)
+        loss, per_output = self._compute_losses(y, y_pred, sample_weight)
+        self._track_losses(x, loss, per_output)
+        return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def _track_losses(self, x, loss, per_output) -> None:
         config = self._compile_config
         first = x[0] if isinstance(x, (list, tuple)) else \
             next(iter(x.values())) if isinstance(x, dict) else x
         batch = ops.shape(first)[0]
         config.loss_tracker.update_state(loss, sample_weight=batch)
-        for tracker, value in zip(config.output_loss_trackers, output_losses or []):
+        for tracker, value in zip(config.output_loss_trackers, per_output):
             tracker.update_state(value, sample_weight=batch)
-        ys, preds = config.match(y, "y"), config.match(y_pred, "the model's outputs")
-        for i, metric, weighted in config.metrics or []:
-            metric.update_state(ys[i], preds[i], sample_weight=sample_weight if weighted else None)
-        return [m.result() for m in self.metrics]
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None) -> dict:
+        """Update the compiled metrics; returns every metric's result by name."""
+        config = self._compile_config
+        if config.metrics:
+            ys, preds = config.match(y, "y"), config.match(y_pred, "the model's outputs")
+            for i, metric, weighted in config.metrics:
+                metric.update_state(ys[i], preds[i],
+                                    sample_weight=sample_weight if weighted else None)
+        return {m.name: m.result() for m in self.metrics}
 
     def _reset_metrics(self) -> None:
         for m in self.metrics:
@@ -198,12 +267,11 @@ class Trainer:
         history = History()
         cbs = CallbackList([history, *_as_list(callbacks)], model=self, epochs=epochs,
                            steps=num_steps, verbose=verbose, batch_size=batch_size)
-        per_batch = cbs.wants_batch_logs
+        per_batch = cbs.wants_batch_logs or _overrides(self, "train_step")
         rng = np.random.default_rng(_random.draw_seed())
         self.stop_training = False
         self.history = history
         nan_reported = False
-        names = self.metrics_names
         cbs.on_train_begin()
         arrays = data.on_device()
         for epoch in range(initial_epoch, epochs):
@@ -215,7 +283,7 @@ class Trainer:
             logs, done = loops.train_epoch(self, steps, arrays,
                                            data.order(shuffle, rng, batch_size), batch_size,
                                            num_steps, bar, cbs, per_batch)
-            epoch_logs = to_floats(names, logs) if done else {}
+            epoch_logs = to_floats(steps.log_names, logs) if done else {}
             if not nan_reported and not math.isfinite(epoch_logs.get("loss", 0.0)):
                 nan_reported = True
                 warnings.warn(
@@ -257,8 +325,9 @@ class Trainer:
         cbs.on_test_begin()
         bar = progress.Progbar(num_steps, verbose)
         logs, done = loops.test_pass(self, compiled, data.on_device(), data.num_samples,
-                                     batch_size, num_steps, bar, cbs, cbs.wants_batch_logs)
-        result = to_floats(self.metrics_names, logs)
+                                     batch_size, num_steps, bar, cbs,
+                                     cbs.wants_batch_logs or _overrides(self, "test_step"))
+        result = to_floats(compiled.log_names, logs)
         if verbose:
             bar.finish(done, result)
         cbs.on_test_end(result)
@@ -311,7 +380,7 @@ class Trainer:
             state, logs = steps.train(state, data.on_device())
         finally:
             steps.scatter(state)
-        return self._format_result(to_floats(self.metrics_names, logs), return_dict)
+        return self._format_result(to_floats(steps.log_names, logs), return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict: bool = False):
         self._assert_compiled("test_on_batch")

@@ -54,7 +54,7 @@ def convert_to_tensor(x, dtype=None):
         elif array.dtype == np.int64:
             array = array.astype(np.int32)
     if not array.flags.writeable or not array.flags.c_contiguous:
-        array = np.ascontiguousarray(array).copy()
+        array = np.array(array, order="C", copy=True)  # keeps 0-d arrays 0-d
     return torch.as_tensor(array, dtype=tdtype, device=DEVICE)
 
 
