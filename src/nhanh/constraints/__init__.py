@@ -103,39 +103,12 @@ class MinMaxNorm(Constraint):
 max_norm, non_neg, unit_norm, min_max_norm = MaxNorm, NonNeg, UnitNorm, MinMaxNorm
 
 _CLASSES = (Constraint, MaxNorm, NonNeg, UnitNorm, MinMaxNorm)
-_BY_CLASS_NAME = {cls.__name__.lower(): cls for cls in _CLASSES}
 _BY_NAME: dict[str, type] = {"max_norm": MaxNorm, "non_neg": NonNeg, "unit_norm": UnitNorm,
                              "min_max_norm": MinMaxNorm}
 
 
-def serialize(constraint: Constraint) -> dict[str, Any]:
-    """{'class_name', 'config'}, which `deserialize` turns back into an equal constraint."""
-    return registry.serialize(constraint)
-
-
-def deserialize(config: dict[str, Any] | str,
-                custom_objects: dict[str, Callable] | None = None) -> Constraint:
-    """A constraint from `serialize`'s dict, or from a name with default arguments."""
-    if isinstance(config, str):
-        config = {"class_name": config, "config": {}}
-    name = config["class_name"]
-    cls = ((custom_objects or {}).get(name) or _BY_CLASS_NAME.get(name.lower())
-           or registry.lookup("constraint", name, _BY_NAME))
-    return cls.from_config(config.get("config") or {})
-
-
-def get(identifier: Any) -> Callable | None:
-    """A name, dict, class, instance or callable -> a constraint (None stays None)."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, (str, dict)):
-        return deserialize(identifier)
-    if isinstance(identifier, type):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret constraint identifier {identifier!r}: expected a "
-                     f"name such as 'max_norm', a Constraint, a callable or a dict.")
+_FAMILY = registry.Family("constraint", _BY_NAME, _CLASSES, "max_norm")
+serialize, deserialize, get = _FAMILY.serialize, _FAMILY.deserialize, _FAMILY.get
 
 
 __all__ = ["Constraint", "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "deserialize", "get",

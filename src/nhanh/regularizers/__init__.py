@@ -113,39 +113,12 @@ class OrthogonalRegularizer(Regularizer):
 l1, l2, l1_l2, orthogonal_regularizer = L1, L2, L1L2, OrthogonalRegularizer
 
 _CLASSES = (Regularizer, L1, L2, L1L2, OrthogonalRegularizer)
-_BY_CLASS_NAME = {cls.__name__.lower(): cls for cls in _CLASSES}
 _BY_NAME: dict[str, type] = {"l1": L1, "l2": L2, "l1_l2": L1L2,
                              "orthogonal_regularizer": OrthogonalRegularizer}
 
 
-def serialize(regularizer: Regularizer) -> dict[str, Any]:
-    """{'class_name', 'config'}, which `deserialize` turns back into an equal regularizer."""
-    return registry.serialize(regularizer)
-
-
-def deserialize(config: dict[str, Any] | str,
-                custom_objects: dict[str, Callable] | None = None) -> Regularizer:
-    """A regularizer from `serialize`'s dict, or from a name with default arguments."""
-    if isinstance(config, str):
-        config = {"class_name": config, "config": {}}
-    name = config["class_name"]
-    cls = ((custom_objects or {}).get(name) or _BY_CLASS_NAME.get(name.lower())
-           or registry.lookup("regularizer", name, _BY_NAME))
-    return cls.from_config(config.get("config") or {})
-
-
-def get(identifier: Any) -> Callable | None:
-    """A name, dict, class, instance or callable -> a regularizer (None stays None)."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, (str, dict)):
-        return deserialize(identifier)
-    if isinstance(identifier, type):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret regularizer identifier {identifier!r}: expected a "
-                     f"name such as 'l2', a Regularizer, a callable or a dict.")
+_FAMILY = registry.Family("regularizer", _BY_NAME, _CLASSES, "l2")
+serialize, deserialize, get = _FAMILY.serialize, _FAMILY.deserialize, _FAMILY.get
 
 
 __all__ = ["L1", "L1L2", "L2", "OrthogonalRegularizer", "Regularizer", "deserialize", "get",

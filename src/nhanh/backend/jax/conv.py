@@ -1,1 +1,207 @@
-"""Convolution and pooling on JAX: this backend's CONV_OPS."""
+"""Convolution and pooling on JAX: this backend's CONV_OPS.
+
+Keras semantics: kernels are (*spatial, in_channels / groups, out_channels) for conv and
+(*spatial, out_channels, in_channels) for conv_transpose; 'same' padding is TensorFlow's
+(the extra pixel of an odd total goes after). Every padding is computed here explicitly so
+that both engines pad identically; XLA then sees static pads and fuses them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from nhanh import config
+
+# --- argument normalisation and shape arithmetic (pure Python; mirrored in torch/conv.py) ---
+
+
+def _tuple(value, n: int, name: str) -> tuple[int, ...]:
+    if isinstance(value, int):
+        return (value,) * n
+    value = tuple(int(v) for v in value)
+    if len(value) == 1:
+        return value * n
+    if len(value) != n:
+        raise ValueError(f"`{name}` must be an int or a tuple of {n} ints for {n}-D inputs, "
+                         f"got {value}.")
+    return value
+
+
+def _data_format(data_format: str | None) -> str:
+    data_format = data_format or config.image_data_format()
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError("`data_format` must be 'channels_last' or 'channels_first', "
+                         f"got {data_format!r}.")
+    return data_format
+
+
+def _padding(padding: str) -> str:
+    p = str(padding).lower()
+    if p not in ("valid", "same"):
+        raise ValueError(f"`padding` must be 'valid' or 'same', got {padding!r}.")
+    return p
+
+
+def _pads(sizes, window, strides, dilation, padding: str) -> list[tuple[int, int]]:
+    """(before, after) per spatial axis; 'same' puts the odd pixel after, as TensorFlow."""
+    if padding == "valid":
+        return [(0, 0)] * len(sizes)
+    pads = []
+    for n, k, s, d in zip(sizes, window, strides, dilation):
+        total = max((math.ceil(n / s) - 1) * s + (k - 1) * d + 1 - n, 0)
+        pads.append((total // 2, total - total // 2))
+    return pads
+
+
+def _transpose_pads(k: int, s: int, d: int, padding: str, output_padding) -> tuple[int, int]:
+    """Pads of the stride-dilated input that give Keras's conv_transpose output length.
+
+    The result is the adjoint of a 'same'/'valid' convolution: 'valid' -> (n-1)*s + max(k, s),
+    'same' -> n*s, and with output_padding p: (n-1)*s + k + p ('valid') or
+    (n-1)*s + k % 2 + p ('same'), k the dilated kernel size.
+    """
+    k = (k - 1) * d + 1
+    if padding == "valid":
+        extra = max(k, s) - k if output_padding is None else output_padding
+        return k - 1, k - 1 + extra
+    total = s + k - 2 if output_padding is None else k + k % 2 - 2 + output_padding
+    left = min(total // 2 + total % 2, k - 1)
+    return left, total - left
+
+
+def _spatial_axes(ndim: int, data_format: str) -> tuple[int, ...]:
+    return tuple(range(1, ndim - 1)) if data_format == "channels_last" else tuple(range(2, ndim))
+
+
+def _specs(rank: int, data_format: str, kernel_spec: str = "IO") -> tuple[str, str, str]:
+    spatial = "DHW"[3 - rank:]
+    lhs = f"N{spatial}C" if data_format == "channels_last" else f"NC{spatial}"
+    return lhs, spatial + kernel_spec, lhs
+
+
+def _check_rank(inputs, kernel, name: str) -> int:
+    rank = inputs.ndim - 2
+    if rank not in (1, 2, 3) or kernel.ndim != inputs.ndim:
+        raise ValueError(f"{name} needs inputs of rank 3, 4 or 5 and a kernel of the same rank; "
+                         f"got inputs of shape {tuple(inputs.shape)} and kernel of shape "
+                         f"{tuple(kernel.shape)}.")
+    return rank
+
+
+def _common_dtype(inputs, kernel):
+    dtype = jnp.result_type(inputs.dtype, kernel.dtype)
+    if not jnp.issubdtype(dtype, jnp.floating):
+        dtype = jnp.float32
+    return inputs.astype(dtype), kernel.astype(dtype)
+
+
+# --- ops ----------------------------------------------------------------------------------
+
+
+def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    inputs, kernel = jnp.asarray(inputs), jnp.asarray(kernel)
+    rank = _check_rank(inputs, kernel, "conv")
+    data_format, padding = _data_format(data_format), _padding(padding)
+    strides = _tuple(strides, rank, "strides")
+    dilation = _tuple(dilation_rate, rank, "dilation_rate")
+    axes = _spatial_axes(inputs.ndim, data_format)
+    channels = inputs.shape[-1 if data_format == "channels_last" else 1]
+    if channels % kernel.shape[-2]:
+        raise ValueError(f"conv: the inputs' {channels} channels are not a multiple of the "
+                         f"kernel's {kernel.shape[-2]} input channels (kernel shape "
+                         f"{tuple(kernel.shape)}).")
+    groups = channels // kernel.shape[-2]
+    inputs, kernel = _common_dtype(inputs, kernel)
+    pads = _pads([inputs.shape[a] for a in axes], kernel.shape[:-2], strides, dilation, padding)
+    return lax.conv_general_dilated(
+        inputs, kernel, strides, pads, rhs_dilation=dilation,
+        dimension_numbers=_specs(rank, data_format), feature_group_count=groups)
+
+
+def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
+                   dilation_rate=1):
+    kernel = jnp.asarray(kernel)
+    # (*k, C, M) -> (*k, 1, C*M): a grouped conv with one group per input channel.
+    kernel = kernel.reshape(*kernel.shape[:-2], 1, kernel.shape[-2] * kernel.shape[-1])
+    return conv(inputs, kernel, strides, padding, data_format, dilation_rate)
+
+
+def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, padding="valid",
+                   data_format=None, dilation_rate=1):
+    depthwise = depthwise_conv(inputs, depthwise_kernel, strides, padding, data_format,
+                               dilation_rate)
+    return conv(depthwise, pointwise_kernel, 1, "valid", data_format, 1)
+
+
+def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None,
+                   data_format=None, dilation_rate=1):
+    inputs, kernel = jnp.asarray(inputs), jnp.asarray(kernel)
+    rank = _check_rank(inputs, kernel, "conv_transpose")
+    data_format, padding = _data_format(data_format), _padding(padding)
+    strides = _tuple(strides, rank, "strides")
+    dilation = _tuple(dilation_rate, rank, "dilation_rate")
+    out_pad = (None,) * rank if output_padding is None else _tuple(output_padding, rank,
+                                                                   "output_padding")
+    pads = [_transpose_pads(k, s, d, padding, p)
+            for k, s, d, p in zip(kernel.shape[:-2], strides, dilation, out_pad)]
+    # A transposed conv is a conv of the stride-dilated input with the flipped kernel, whose
+    # last axis (in_channels) then plays the role of the input features: spec "...OI".
+    inputs, kernel = _common_dtype(inputs, kernel)
+    flipped = jnp.flip(kernel, axis=tuple(range(rank)))
+    return lax.conv_general_dilated(
+        inputs, flipped, (1,) * rank, pads, lhs_dilation=strides, rhs_dilation=dilation,
+        dimension_numbers=_specs(rank, data_format, "OI"))
+
+
+def _pool_setup(inputs, pool_size, strides, padding, data_format):
+    inputs = jnp.asarray(inputs)
+    rank = inputs.ndim - 2
+    if rank not in (1, 2, 3):
+        raise ValueError(f"pooling needs inputs of rank 3, 4 or 5, got shape "
+                         f"{tuple(inputs.shape)}.")
+    data_format, padding = _data_format(data_format), _padding(padding)
+    pool = _tuple(pool_size, rank, "pool_size")
+    strides = pool if strides is None else _tuple(strides, rank, "strides")
+    axes = _spatial_axes(inputs.ndim, data_format)
+    sizes = [inputs.shape[a] for a in axes]
+    spatial_pads = _pads(sizes, pool, strides, (1,) * rank, padding)
+    window, steps, pads = [1] * inputs.ndim, [1] * inputs.ndim, [(0, 0)] * inputs.ndim
+    for a, k, s, p in zip(axes, pool, strides, spatial_pads):
+        window[a], steps[a], pads[a] = k, s, p
+    return inputs, tuple(window), tuple(steps), pads, axes, sizes, spatial_pads
+
+
+def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    inputs, window, steps, pads, *_ = _pool_setup(inputs, pool_size, strides, padding,
+                                                  data_format)
+    init = -jnp.inf if jnp.issubdtype(inputs.dtype, jnp.floating) else jnp.iinfo(
+        inputs.dtype).min
+    return lax.reduce_window(inputs, jnp.asarray(init, inputs.dtype), lax.max, window, steps,
+                             pads)
+
+
+def _window_counts(sizes, window, steps, spatial_pads) -> np.ndarray:
+    """How many real (unpadded) elements each output window covers, per output position."""
+    counts = np.ones((), np.float64)
+    for n, k, s, (lo, hi) in zip(sizes, window, steps, spatial_pads):
+        valid = np.concatenate([np.zeros(lo), np.ones(n), np.zeros(hi)])
+        per_axis = np.array([valid[i:i + k].sum() for i in range(0, n + lo + hi - k + 1, s)])
+        counts = np.multiply.outer(counts, per_axis)
+    return counts
+
+
+def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    inputs, window, steps, pads, axes, sizes, spatial_pads = _pool_setup(
+        inputs, pool_size, strides, padding, data_format)
+    sums = lax.reduce_window(inputs, jnp.asarray(0, inputs.dtype), lax.add, window, steps, pads)
+    # Keras/TensorFlow 'same' average pooling divides by the number of real elements only.
+    counts = _window_counts(sizes, [window[a] for a in axes], [steps[a] for a in axes],
+                            spatial_pads)
+    shape = [1] * inputs.ndim
+    for i, a in enumerate(axes):
+        shape[a] = counts.shape[i]
+    return sums / jnp.asarray(counts.reshape(shape), inputs.dtype)
