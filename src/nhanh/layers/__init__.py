@@ -1,11 +1,32 @@
-"""Layers, by Keras 3 names."""
+"""Layers, by Keras 3 names (and Keras 2 aliases such as Convolution2D and MaxPool2D)."""
 
 from nhanh.layers.activation import Activation
+from nhanh.layers.conv import Conv1D, Conv2D, Conv3D, Convolution1D, Convolution2D, Convolution3D
+from nhanh.layers.conv_transpose import (
+    Conv1DTranspose, Conv2DTranspose, Conv3DTranspose, Convolution1DTranspose,
+    Convolution2DTranspose, Convolution3DTranspose,
+)
 from nhanh.layers.dense import Dense
+from nhanh.layers.depthwise_separable import (
+    DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D, SeparableConvolution1D,
+    SeparableConvolution2D,
+)
 from nhanh.layers.input_layer import Input, InputLayer
 from nhanh.layers.layer import InputSpec, Layer
-from nhanh.layers.regularization import Dropout
+from nhanh.layers.normalization import (
+    BatchNormalization, GroupNormalization, LayerNormalization, UnitNormalization,
+)
+from nhanh.layers.pooling import (
+    AveragePooling1D, AveragePooling2D, AveragePooling3D, AvgPool1D, AvgPool2D, AvgPool3D,
+    GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAveragePooling3D, GlobalAvgPool1D,
+    GlobalAvgPool2D, GlobalAvgPool3D, GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D,
+    GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D, MaxPool1D, MaxPool2D, MaxPool3D,
+    MaxPooling1D, MaxPooling2D, MaxPooling3D,
+)
+from nhanh.layers.preprocessing import CategoryEncoding, Normalization
+from nhanh.layers.regularization import (
+    ActivityRegularization, Dropout, GaussianDropout, GaussianNoise, SpatialDropout1D,
+    SpatialDropout2D, SpatialDropout3D,
+)
 from nhanh.layers.reshaping import Flatten, Reshape
-
-__all__ = ["Activation", "Dense", "Dropout", "Flatten", "Input", "InputLayer", "InputSpec",
-           "Layer", "Reshape"]
+from nhanh.layers.utility import Identity, Lambda, Rescaling
