@@ -8,69 +8,13 @@ that both engines pad identically; XLA then sees static pads and fuses them.
 
 from __future__ import annotations
 
-import math
-
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from nhanh import config
-
-# --- argument normalisation and shape arithmetic (pure Python; mirrored in torch/conv.py) ---
-
-
-def _tuple(value, n: int, name: str) -> tuple[int, ...]:
-    if isinstance(value, int):
-        return (value,) * n
-    value = tuple(int(v) for v in value)
-    if len(value) == 1:
-        return value * n
-    if len(value) != n:
-        raise ValueError(f"`{name}` must be an int or a tuple of {n} ints for {n}-D inputs, "
-                         f"got {value}.")
-    return value
-
-
-def _data_format(data_format: str | None) -> str:
-    data_format = data_format or config.image_data_format()
-    if data_format not in ("channels_last", "channels_first"):
-        raise ValueError("`data_format` must be 'channels_last' or 'channels_first', "
-                         f"got {data_format!r}.")
-    return data_format
-
-
-def _padding(padding: str) -> str:
-    p = str(padding).lower()
-    if p not in ("valid", "same"):
-        raise ValueError(f"`padding` must be 'valid' or 'same', got {padding!r}.")
-    return p
-
-
-def _pads(sizes, window, strides, dilation, padding: str) -> list[tuple[int, int]]:
-    """(before, after) per spatial axis; 'same' puts the odd pixel after, as TensorFlow."""
-    if padding == "valid":
-        return [(0, 0)] * len(sizes)
-    pads = []
-    for n, k, s, d in zip(sizes, window, strides, dilation):
-        total = max((math.ceil(n / s) - 1) * s + (k - 1) * d + 1 - n, 0)
-        pads.append((total // 2, total - total // 2))
-    return pads
-
-
-def _transpose_pads(k: int, s: int, d: int, padding: str, output_padding) -> tuple[int, int]:
-    """Pads of the stride-dilated input that give Keras's conv_transpose output length.
-
-    The result is the adjoint of a 'same'/'valid' convolution: 'valid' -> (n-1)*s + max(k, s),
-    'same' -> n*s, and with output_padding p: (n-1)*s + k + p ('valid') or
-    (n-1)*s + k % 2 + p ('same'), k the dilated kernel size.
-    """
-    k = (k - 1) * d + 1
-    if padding == "valid":
-        extra = max(k, s) - k if output_padding is None else output_padding
-        return k - 1, k - 1 + extra
-    total = s + k - 2 if output_padding is None else k + k % 2 - 2 + output_padding
-    left = min(total // 2 + total % 2, k - 1)
-    return left, total - left
+from nhanh.backend.conv_shapes import (
+    as_tuple, data_format_of, padding_mode, same_pads, transpose_pads,
+)
 
 
 def _spatial_axes(ndim: int, data_format: str) -> tuple[int, ...]:
@@ -105,9 +49,9 @@ def _common_dtype(inputs, kernel):
 def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
     inputs, kernel = jnp.asarray(inputs), jnp.asarray(kernel)
     rank = _check_rank(inputs, kernel, "conv")
-    data_format, padding = _data_format(data_format), _padding(padding)
-    strides = _tuple(strides, rank, "strides")
-    dilation = _tuple(dilation_rate, rank, "dilation_rate")
+    data_format, padding = data_format_of(data_format), padding_mode(padding)
+    strides = as_tuple(strides, rank, "strides")
+    dilation = as_tuple(dilation_rate, rank, "dilation_rate")
     axes = _spatial_axes(inputs.ndim, data_format)
     channels = inputs.shape[-1 if data_format == "channels_last" else 1]
     if channels % kernel.shape[-2]:
@@ -116,7 +60,7 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
                          f"{tuple(kernel.shape)}).")
     groups = channels // kernel.shape[-2]
     inputs, kernel = _common_dtype(inputs, kernel)
-    pads = _pads([inputs.shape[a] for a in axes], kernel.shape[:-2], strides, dilation, padding)
+    pads = same_pads([inputs.shape[a] for a in axes], kernel.shape[:-2], strides, dilation, padding)
     return lax.conv_general_dilated(
         inputs, kernel, strides, pads, rhs_dilation=dilation,
         dimension_numbers=_specs(rank, data_format), feature_group_count=groups)
@@ -141,12 +85,12 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
                    data_format=None, dilation_rate=1):
     inputs, kernel = jnp.asarray(inputs), jnp.asarray(kernel)
     rank = _check_rank(inputs, kernel, "conv_transpose")
-    data_format, padding = _data_format(data_format), _padding(padding)
-    strides = _tuple(strides, rank, "strides")
-    dilation = _tuple(dilation_rate, rank, "dilation_rate")
-    out_pad = (None,) * rank if output_padding is None else _tuple(output_padding, rank,
+    data_format, padding = data_format_of(data_format), padding_mode(padding)
+    strides = as_tuple(strides, rank, "strides")
+    dilation = as_tuple(dilation_rate, rank, "dilation_rate")
+    out_pad = (None,) * rank if output_padding is None else as_tuple(output_padding, rank,
                                                                    "output_padding")
-    pads = [_transpose_pads(k, s, d, padding, p)
+    pads = [transpose_pads(k, s, d, padding, p)
             for k, s, d, p in zip(kernel.shape[:-2], strides, dilation, out_pad)]
     # A transposed conv is a conv of the stride-dilated input with the flipped kernel, whose
     # last axis (in_channels) then plays the role of the input features: spec "...OI".
@@ -163,12 +107,12 @@ def _pool_setup(inputs, pool_size, strides, padding, data_format):
     if rank not in (1, 2, 3):
         raise ValueError(f"pooling needs inputs of rank 3, 4 or 5, got shape "
                          f"{tuple(inputs.shape)}.")
-    data_format, padding = _data_format(data_format), _padding(padding)
-    pool = _tuple(pool_size, rank, "pool_size")
-    strides = pool if strides is None else _tuple(strides, rank, "strides")
+    data_format, padding = data_format_of(data_format), padding_mode(padding)
+    pool = as_tuple(pool_size, rank, "pool_size")
+    strides = pool if strides is None else as_tuple(strides, rank, "strides")
     axes = _spatial_axes(inputs.ndim, data_format)
     sizes = [inputs.shape[a] for a in axes]
-    spatial_pads = _pads(sizes, pool, strides, (1,) * rank, padding)
+    spatial_pads = same_pads(sizes, pool, strides, (1,) * rank, padding)
     window, steps, pads = [1] * inputs.ndim, [1] * inputs.ndim, [(0, 0)] * inputs.ndim
     for a, k, s, p in zip(axes, pool, strides, spatial_pads):
         window[a], steps[a], pads[a] = k, s, p

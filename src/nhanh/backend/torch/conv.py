@@ -15,61 +15,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from nhanh import config
+from nhanh.backend.conv_shapes import (
+    as_tuple, data_format_of, padding_mode, same_pads, transpose_pads,
+)
+
 from nhanh.backend.torch.numpy import _t
-
-# --- argument normalisation and shape arithmetic (pure Python; mirrored in jax/conv.py) ----
-
-
-def _tuple(value, n: int, name: str) -> tuple[int, ...]:
-    if isinstance(value, int):
-        return (value,) * n
-    value = tuple(int(v) for v in value)
-    if len(value) == 1:
-        return value * n
-    if len(value) != n:
-        raise ValueError(f"`{name}` must be an int or a tuple of {n} ints for {n}-D inputs, "
-                         f"got {value}.")
-    return value
-
-
-def _data_format(data_format: str | None) -> str:
-    data_format = data_format or config.image_data_format()
-    if data_format not in ("channels_last", "channels_first"):
-        raise ValueError("`data_format` must be 'channels_last' or 'channels_first', "
-                         f"got {data_format!r}.")
-    return data_format
-
-
-def _padding(padding: str) -> str:
-    p = str(padding).lower()
-    if p not in ("valid", "same"):
-        raise ValueError(f"`padding` must be 'valid' or 'same', got {padding!r}.")
-    return p
-
-
-def _pads(sizes, window, strides, dilation, padding: str) -> list[tuple[int, int]]:
-    """(before, after) per spatial axis; 'same' puts the odd pixel after, as TensorFlow."""
-    if padding == "valid":
-        return [(0, 0)] * len(sizes)
-    pads = []
-    for n, k, s, d in zip(sizes, window, strides, dilation):
-        total = max((math.ceil(n / s) - 1) * s + (k - 1) * d + 1 - n, 0)
-        pads.append((total // 2, total - total // 2))
-    return pads
-
-
-def _transpose_pads(k: int, s: int, d: int, padding: str, output_padding) -> tuple[int, int]:
-    """Pads of the stride-dilated input that give Keras's conv_transpose output length
-    (see jax/conv.py for the rules)."""
-    k = (k - 1) * d + 1
-    if padding == "valid":
-        extra = max(k, s) - k if output_padding is None else output_padding
-        return k - 1, k - 1 + extra
-    total = s + k - 2 if output_padding is None else k + k % 2 - 2 + output_padding
-    left = min(total // 2 + total % 2, k - 1)
-    return left, total - left
-
 
 # --- layout helpers ------------------------------------------------------------------------
 
@@ -124,9 +74,9 @@ def _check_rank(inputs, kernel, name: str) -> int:
 def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
     inputs, kernel = _t(inputs), _t(kernel)
     rank = _check_rank(inputs, kernel, "conv")
-    data_format, padding = _data_format(data_format), _padding(padding)
-    strides = _tuple(strides, rank, "strides")
-    dilation = _tuple(dilation_rate, rank, "dilation_rate")
+    data_format, padding = data_format_of(data_format), padding_mode(padding)
+    strides = as_tuple(strides, rank, "strides")
+    dilation = as_tuple(dilation_rate, rank, "dilation_rate")
     x = _to_channels_first(inputs, data_format)
     if x.shape[1] % kernel.shape[-2]:
         raise ValueError(f"conv: the inputs' {x.shape[1]} channels are not a multiple of the "
@@ -134,7 +84,7 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
                          f"{tuple(kernel.shape)}).")
     groups = x.shape[1] // kernel.shape[-2]
     x, kernel = _common_dtype(x, kernel)
-    pads = _pads(x.shape[2:], kernel.shape[:-2], strides, dilation, padding)
+    pads = same_pads(x.shape[2:], kernel.shape[:-2], strides, dilation, padding)
     x, sym = _pad_symmetric_part(x, pads)
     # (*k, in / groups, out) -> torch's (out, in / groups, *k)
     weight = kernel.permute(rank + 1, rank, *range(rank))
@@ -161,10 +111,10 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
                    data_format=None, dilation_rate=1):
     inputs, kernel = _t(inputs), _t(kernel)
     rank = _check_rank(inputs, kernel, "conv_transpose")
-    data_format, padding = _data_format(data_format), _padding(padding)
-    strides = _tuple(strides, rank, "strides")
-    dilation = _tuple(dilation_rate, rank, "dilation_rate")
-    out_pad = (None,) * rank if output_padding is None else _tuple(output_padding, rank,
+    data_format, padding = data_format_of(data_format), padding_mode(padding)
+    strides = as_tuple(strides, rank, "strides")
+    dilation = as_tuple(dilation_rate, rank, "dilation_rate")
+    out_pad = (None,) * rank if output_padding is None else as_tuple(output_padding, rank,
                                                                    "output_padding")
     x = _to_channels_first(inputs, data_format)
     x, kernel = _common_dtype(x, kernel)
@@ -174,7 +124,7 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
     # symmetrically, then trim or zero-extend the rest with F.pad (negative pads crop).
     crops, tails = [], []
     for n, k, s, d, p in zip(x.shape[2:], kernel.shape[:-2], strides, dilation, out_pad):
-        left, right = _transpose_pads(k, s, d, padding, p)
+        left, right = transpose_pads(k, s, d, padding, p)
         big_k = (k - 1) * d + 1
         full = (n - 1) * s + big_k
         out = (n - 1) * s + 1 + left + right - big_k + 1
@@ -196,11 +146,11 @@ def _pool_setup(inputs, pool_size, strides, padding, data_format):
     if rank not in (1, 2, 3):
         raise ValueError(f"pooling needs inputs of rank 3, 4 or 5, got shape "
                          f"{tuple(inputs.shape)}.")
-    data_format, padding = _data_format(data_format), _padding(padding)
-    pool = _tuple(pool_size, rank, "pool_size")
-    strides = pool if strides is None else _tuple(strides, rank, "strides")
+    data_format, padding = data_format_of(data_format), padding_mode(padding)
+    pool = as_tuple(pool_size, rank, "pool_size")
+    strides = pool if strides is None else as_tuple(strides, rank, "strides")
     x = _to_channels_first(inputs, data_format)
-    pads = _pads(x.shape[2:], pool, strides, (1,) * rank, padding)
+    pads = same_pads(x.shape[2:], pool, strides, (1,) * rank, padding)
     return x, rank, data_format, pool, strides, pads
 
 
