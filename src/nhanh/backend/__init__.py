@@ -33,6 +33,7 @@ CONTRACT: dict[str, str] = {
     " with has_aux, value is (loss, aux)",
     "fori_loop": "(lower, upper, body, init) -> body(i, carry) applied for i in [lower, upper);"
     " bounds may be traced values, so one compiled loop serves every trip count",
+    "platform": "() -> 'cpu', 'gpu' or 'tpu': where arrays live by default",
     "compile_step": "(fn, donate_state=False) -> fn compiled once per input signature;"
     " fn(state, *args); with donate_state the engine may reuse state's buffers",
     "eval_shape": "(fn, specs, probe=2) -> fn's outputs (same nesting) as shape tuples, fn called"

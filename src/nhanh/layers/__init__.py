@@ -1,6 +1,7 @@
 """Layers, by Keras 3 names (and Keras 2 aliases such as Convolution2D and MaxPool2D)."""
 
 from nhanh.layers.activation import Activation
+from nhanh.layers.attention import AdditiveAttention, Attention
 from nhanh.layers.conv import Conv1D, Conv2D, Conv3D, Convolution1D, Convolution2D, Convolution3D
 from nhanh.layers.conv_transpose import (
     Conv1DTranspose, Conv2DTranspose, Conv3DTranspose, Convolution1DTranspose,
@@ -13,6 +14,11 @@ from nhanh.layers.depthwise_separable import (
 )
 from nhanh.layers.input_layer import Input, InputLayer
 from nhanh.layers.layer import InputSpec, Layer
+from nhanh.layers.merging import (
+    Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average,
+    concatenate, dot, maximum, minimum, multiply, subtract,
+)
+from nhanh.layers.multi_head_attention import MultiHeadAttention
 from nhanh.layers.normalization import (
     BatchNormalization, GroupNormalization, LayerNormalization, UnitNormalization,
 )
@@ -28,5 +34,8 @@ from nhanh.layers.regularization import (
     ActivityRegularization, Dropout, GaussianDropout, GaussianNoise, SpatialDropout1D,
     SpatialDropout2D, SpatialDropout3D,
 )
-from nhanh.layers.reshaping import Flatten, Reshape
+from nhanh.layers.reshaping import (
+    Cropping1D, Cropping2D, Flatten, Permute, RepeatVector, Reshape, UpSampling1D, UpSampling2D,
+    ZeroPadding1D, ZeroPadding2D,
+)
 from nhanh.layers.utility import Identity, Lambda, Rescaling

@@ -108,6 +108,8 @@ def known_channels(layer: Layer, input_shape) -> int:
 class BaseConv(Layer):
     """What every convolution shares: argument checks, the bias, the activation, the config."""
 
+    fuses_well_on_cpu = False
+
     rank: int = 2
 
     def __init__(self, filters: int | None, kernel_size, strides=1, padding: str = "valid",

@@ -37,8 +37,9 @@ class InputSpec:
                 if -rank <= axis < rank and shape[axis] is not None and shape[axis] != size:
                     expected = f"size {size} on axis {axis}"
         if expected:
-            built = f" (it was built for input shape {layer._build_input_shape})" \
-                if layer._build_input_shape is not None else ""
+            built = layer._build_input_shape
+            built = f" (it was built for input shape {built})" \
+                if built is not None and tuple(built) != tuple(shape) else ""
             raise ValueError(
                 f"Layer {layer.name!r} ({type(layer).__name__}) expects inputs with {expected}"
                 f"{built}, but received shape {tuple(shape)}. Give it data of the shape it was "
@@ -63,6 +64,9 @@ class Layer:
 
     #: Whether a mask given with the inputs passes through unchanged (see compute_mask).
     supports_masking = False
+    #: False where the layer's ops run much slower inside a compiled loop on CPU (XLA's CPU
+    #: convolutions), so fit steps such models one dispatch per batch there.
+    fuses_well_on_cpu = True
 
     def __init__(self, *, trainable: bool = True, name: str | None = None, dtype: str | None = None,
                  input_shape: Sequence[int | None] | None = None, input_dim: int | None = None,
@@ -222,8 +226,8 @@ class Layer:
     def _maybe_build(self, input_shape) -> None:
         if not self.built:
             shape = tuple(input_shape) if symbolic.is_shape(input_shape) else input_shape
-            self._build_input_shape = shape
             self.build(shape)
+            self._build_input_shape = shape
             self.built = True
 
     def __call__(self, inputs, *args, training: bool | None = None, mask=None, **kwargs):
@@ -267,7 +271,7 @@ class Layer:
         if self.input_spec is not None and symbolic.is_shape(shapes):
             self.input_spec.check(self, shapes)
         try:
-            if args or symbolic.is_symbolic(kwargs):
+            if args or kwargs:
                 out_shapes = self._infer_call_shapes(inputs, args, kwargs)
             else:
                 out_shapes = self.compute_output_shape(shapes)
@@ -368,6 +372,11 @@ def _shape_of(inputs):
     if isinstance(inputs, dict):
         return {k: tuple(v.shape) for k, v in inputs.items()}
     return tuple(inputs.shape)
+
+
+def to_tensors(inputs, dtype):
+    """Arrays of the current backend from numpy / lists / Variables (floats cast to dtype)."""
+    return _to_tensors(inputs, dtype)
 
 
 def _to_tensors(inputs, dtype):

@@ -1,4 +1,5 @@
-"""Reshaping layers: Flatten, Reshape."""
+"""Reshaping layers: Flatten, Reshape, Permute, RepeatVector (and, re-exported, cropping,
+zero padding and up-sampling)."""
 
 from __future__ import annotations
 
@@ -57,3 +58,59 @@ class Reshape(Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "target_shape": self.target_shape}
+
+
+class Permute(Layer):
+    """Reorders the non-batch axes: `dims` is a permutation of 1..rank-1 (batch axis stays 0)."""
+
+    def __init__(self, dims, **kwargs):
+        super().__init__(**kwargs)
+        self.dims = tuple(int(d) for d in dims)
+        if sorted(self.dims) != list(range(1, len(self.dims) + 1)):
+            raise ValueError(f"Permute: `dims` must be a permutation of 1..{len(self.dims)} "
+                             f"(axis 0 is the batch axis and does not move), got dims={dims!r}.")
+        self.input_spec = InputSpec(ndim=len(self.dims) + 1)
+
+    def compute_output_shape(self, input_shape):
+        self.input_spec.check(self, tuple(input_shape))
+        return (input_shape[0], *(input_shape[d] for d in self.dims))
+
+    def call(self, inputs):
+        return ops.transpose(inputs, (0, *self.dims))
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "dims": self.dims}
+
+
+class RepeatVector(Layer):
+    """Repeats a (batch, features) input n times: (batch, n, features)."""
+
+    def __init__(self, n: int, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(n, int) or isinstance(n, bool):
+            raise TypeError(f"RepeatVector: `n` must be an integer, got {n!r}.")
+        if n <= 0:
+            raise ValueError(f"RepeatVector: `n` must be a positive integer, got n={n}.")
+        self.n = n
+        self.input_spec = InputSpec(ndim=2)
+
+    def compute_output_shape(self, input_shape):
+        self.input_spec.check(self, tuple(input_shape))
+        return (input_shape[0], self.n, input_shape[1])
+
+    def call(self, inputs):
+        return ops.repeat(ops.expand_dims(inputs, 1), self.n, axis=1)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "n": self.n}
+
+
+# Cropping, zero padding and up-sampling live in their own modules (one concept each); they are
+# re-exported here because Keras groups them under `reshaping`.
+from nhanh.layers.cropping_padding import (  # noqa: E402
+    Cropping1D, Cropping2D, ZeroPadding1D, ZeroPadding2D,
+)
+from nhanh.layers.up_sampling import UpSampling1D, UpSampling2D  # noqa: E402
+
+__all__ = ["Cropping1D", "Cropping2D", "Flatten", "Permute", "RepeatVector", "Reshape",
+           "UpSampling1D", "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D"]

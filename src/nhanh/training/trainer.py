@@ -52,6 +52,10 @@ def _check_positive_int(value, name: str, allow_none: bool = True):
     return int(value)
 
 
+def _fused_layers_ok(model) -> bool:
+    return all(layer.fuses_well_on_cpu for layer in model._flatten_layers())
+
+
 def _overrides(model, method: str) -> bool:
     """A custom train_step/test_step runs step by step (its logs are whatever it returns)."""
     return getattr(type(model), method) is not getattr(Trainer, method)
@@ -78,8 +82,12 @@ class Trainer:
     # --- compile ---------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
                 weighted_metrics=None, run_eagerly: bool = False, jit_compile="auto",
-                steps_per_execution: int = 1) -> None:
+                steps_per_execution: int | str = "auto") -> None:
         """Choose the optimizer, loss(es) and metrics; names are checked here, at once."""
+        if steps_per_execution != "auto" and (
+                not isinstance(steps_per_execution, int) or steps_per_execution < 1):
+            raise ValueError("steps_per_execution must be 'auto' or a positive integer, got "
+                             f"{steps_per_execution!r}.")
         optimizer = _optimizers.get(optimizer)
         self._compile_config = CompileConfig(loss, loss_weights, metrics, weighted_metrics,
                                              getattr(self, "output_names", None))
@@ -88,7 +96,15 @@ class Trainer:
         self._steps: Steps | None = None
         self.run_eagerly = run_eagerly
         self.jit_compile = jit_compile
+        self.steps_per_execution = steps_per_execution
         self.compiled = True
+
+    def _fuse_steps(self) -> bool:
+        """Run stretches of steps as one compiled loop? ('auto': yes, except for models whose
+        ops are slow inside loops on this platform; steps_per_execution=1: never)."""
+        if getattr(self, "steps_per_execution", "auto") == 1:
+            return False
+        return _backend.get().platform() != "cpu" or _fused_layers_ok(self)
 
     def _assert_compiled(self, method: str) -> None:
         if not self.compiled:
@@ -267,7 +283,8 @@ class Trainer:
         history = History()
         cbs = CallbackList([history, *_as_list(callbacks)], model=self, epochs=epochs,
                            steps=num_steps, verbose=verbose, batch_size=batch_size)
-        per_batch = cbs.wants_batch_logs or _overrides(self, "train_step")
+        per_batch = cbs.wants_batch_logs or _overrides(self, "train_step") or \
+            not self._fuse_steps()
         rng = np.random.default_rng(_random.draw_seed())
         self.stop_training = False
         self.history = history
@@ -326,7 +343,8 @@ class Trainer:
         bar = progress.Progbar(num_steps, verbose)
         logs, done = loops.test_pass(self, compiled, data.on_device(), data.num_samples,
                                      batch_size, num_steps, bar, cbs,
-                                     cbs.wants_batch_logs or _overrides(self, "test_step"))
+                                     cbs.wants_batch_logs or _overrides(self, "test_step")
+                                     or not self._fuse_steps())
         result = to_floats(compiled.log_names, logs)
         if verbose:
             bar.finish(done, result)
@@ -352,7 +370,8 @@ class Trainer:
         cbs.on_predict_begin()
         bar = progress.Progbar(num_steps, verbose)
         outputs = loops.predict_pass(compiled, data.on_device()[0], data.num_samples,
-                                     batch_size, num_steps, cbs, cbs.wants_batch_logs)
+                                     batch_size, num_steps, cbs,
+                                     cbs.wants_batch_logs or not self._fuse_steps())
         if verbose:
             bar.finish(num_steps, {})
         cbs.on_predict_end()

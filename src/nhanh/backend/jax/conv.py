@@ -124,7 +124,8 @@ def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None)
                                                   data_format)
     init = -jnp.inf if jnp.issubdtype(inputs.dtype, jnp.floating) else jnp.iinfo(
         inputs.dtype).min
-    return lax.reduce_window(inputs, jnp.asarray(init, inputs.dtype), lax.max, window, steps,
+    # A Python scalar init keeps reduce_window differentiable (an array init does not).
+    return lax.reduce_window(inputs, init, lax.max, window, steps,
                              pads)
 
 
@@ -141,7 +142,8 @@ def _window_counts(sizes, window, steps, spatial_pads) -> np.ndarray:
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     inputs, window, steps, pads, axes, sizes, spatial_pads = _pool_setup(
         inputs, pool_size, strides, padding, data_format)
-    sums = lax.reduce_window(inputs, jnp.asarray(0, inputs.dtype), lax.add, window, steps, pads)
+    sums = lax.reduce_window(inputs, 0.0 if jnp.issubdtype(inputs.dtype, jnp.floating) else 0,
+                             lax.add, window, steps, pads)
     # Keras/TensorFlow 'same' average pooling divides by the number of real elements only.
     counts = _window_counts(sizes, [window[a] for a in axes], [steps[a] for a in axes],
                             spatial_pads)

@@ -60,6 +60,10 @@ def value_and_grad(fn, has_aux=False):
     return jax.value_and_grad(fn, has_aux=has_aux)
 
 
+def platform() -> str:
+    return jax.default_backend()
+
+
 def fori_loop(lower, upper, body, init):
     return jax.lax.fori_loop(lower, upper, body, init)
 

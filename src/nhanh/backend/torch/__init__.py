@@ -13,6 +13,7 @@ from nhanh.backend.torch.core import (
     fori_loop,
     is_tensor,
     item,
+    platform,
     shape,
     standardize_dtype,
     stop_gradient,

@@ -123,6 +123,10 @@ def _detach(tree):
     return tree
 
 
+def platform() -> str:
+    return "gpu" if DEVICE.type == "cuda" else "cpu"
+
+
 def fori_loop(lower, upper, body, init):
     carry = init
     for i in range(int(lower), int(upper)):
