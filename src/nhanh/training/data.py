@@ -5,6 +5,7 @@ Every check runs before training starts, so bad data changes nothing.
 
 from __future__ import annotations
 
+import itertools
 import math
 import numpy as np
 
@@ -168,3 +169,64 @@ def _map_tree(value, fn):
     if isinstance(value, tuple):
         return tuple(_map_tree(v, fn) for v in value)
     return _map(value, fn)
+
+
+def is_batch_source(x) -> bool:
+    """A generator, iterator, DataLoader or other iterable of batches (not array data)."""
+    if x is None or isinstance(x, (np.ndarray, list, tuple, dict, str, bytes)):
+        return False
+    if ops.is_tensor(x) or hasattr(x, "__array__") or hasattr(x, "__array_interface__"):
+        return False
+    return hasattr(x, "__iter__") or hasattr(x, "__next__")
+
+
+class BatchSource:
+    """Batches from a generator, iterator or DataLoader: each x, (x, y) or (x, y, weights).
+
+    A re-iterable source (a DataLoader, a list-like Sequence) starts afresh each epoch; a
+    one-shot iterator is consumed across epochs, as Keras does. Each batch is checked like
+    array data and moved to the device when it is taken; on asynchronous engines the next
+    batch is read and transferred while the device still computes the current step.
+    """
+
+    def __init__(self, source, what: str = "x"):
+        self.source, self.what = source, what
+        self.reiterable = hasattr(source, "__iter__") and iter(source) is not source
+        self._iterator = iter(source)
+        try:
+            self._first = next(self._iterator)
+        except StopIteration:
+            raise ValueError(f"{what} yielded no batches.") from None
+        first = self._check(self._first)
+        self.x, self.y, self.sample_weight = first.x, first.y, first.sample_weight
+        self.num_samples = first.num_samples
+        self._first_pending = True
+        self.length = len(source) if hasattr(source, "__len__") else None
+
+    def _check(self, batch) -> ArrayData:
+        if isinstance(batch, list):
+            batch = tuple(batch)
+        if not isinstance(batch, tuple):
+            batch = (batch,)
+        if len(batch) > 3:
+            raise ValueError(f"Each batch of {self.what} must be x, (x, y) or "
+                             f"(x, y, sample_weight); got a tuple of {len(batch)} items.")
+        x, y, sw = (*batch, None, None)[:3]
+        return ArrayData(x, y, sw, what=f"a batch of {self.what}")
+
+    def feature_shapes(self):
+        return _map(self.x, lambda a: a.shape[1:])
+
+    def num_batches(self, steps: int | None) -> int | None:
+        return steps if steps is not None else self.length
+
+    def batches(self, steps: int | None = None, x_only: bool = False):
+        """The next epoch's device batches: at most `steps`, else until the source ends."""
+        if self._first_pending:
+            self._first_pending = False
+            self._iterator = itertools.chain([self._first], self._iterator)
+        elif self.reiterable:
+            self._iterator = iter(self.source)
+        for batch in itertools.islice(self._iterator, steps):  # takes no batch beyond `steps`
+            arrays = self._check(batch).on_device()
+            yield arrays[0] if x_only else arrays

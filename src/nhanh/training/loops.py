@@ -44,93 +44,140 @@ def _index(order: np.ndarray, start: int, stop: int):
     return ops.convert_to_tensor(order[start:stop])
 
 
-def train_epoch(model, steps: Steps, arrays, order: np.ndarray, batch_size: int,
-                num_steps: int, bar: progress.Progbar, cbs, per_batch: bool):
-    """Run one epoch; returns (device logs, number of steps done)."""
-    full = min(num_steps, len(order) // batch_size)
+def array_batches(arrays, order: np.ndarray, batch_size: int, num_steps: int):
+    """The epoch's batches of device-resident arrays, in `order`."""
+    for i in range(num_steps):
+        yield take_rows(arrays, _index(order, i * batch_size, (i + 1) * batch_size))
+
+
+def train_batches(model, steps: Steps, batches, bar: progress.Progbar, cbs,
+                  batch_logs: bool):
+    """Step by step over an iterator of batches; with batch_logs, every batch's callbacks see
+    the Variables as they are after that batch. Returns (device logs, steps done)."""
     logs, done = None, 0
     state = steps.gather()
     try:
-        if per_batch:
-            for i in range(num_steps):
+        for i, batch in enumerate(batches):
+            if batch_logs:
                 cbs.on_train_batch_begin(i)
                 state = steps.gather()  # callbacks may have changed Variables
-                batch = take_rows(arrays, _index(order, i * batch_size, (i + 1) * batch_size))
-                state, logs = steps.train(state, batch)
-                done = i + 1
+            state, logs = steps.train(state, batch)
+            done = i + 1
+            if batch_logs:
                 steps.scatter(state)
                 cbs.on_train_batch_end(i, to_floats(steps.log_names, logs))
                 if model.stop_training:
                     break
-                bar.update(done, lambda: to_floats(steps.log_names, logs))
-        else:
-            loop, order_on_device = steps.loop("train", batch_size), ops.convert_to_tensor(order)
-            stretch = Stretch(full, bar.interactive)
-            while done < full:
-                count = stretch.next(done)
-                started = time.perf_counter()
-                state, logs = loop(state, arrays, order_on_device, done, count)
-                done += count
-                if bar.interactive:
-                    shown = to_floats(steps.log_names, logs)  # waits for the stretch to finish
-                    stretch.measured(count, time.perf_counter() - started)
-                    bar.update(done, lambda: shown)
-            if num_steps > full:
-                batch = take_rows(arrays, _index(order, full * batch_size, len(order)))
-                state, logs = steps.train(state, batch)
-                done += 1
+            bar.update(done, lambda: to_floats(steps.log_names, logs))
     finally:
         steps.scatter(state)
     return logs, done
 
 
-def test_pass(model, steps: Steps, arrays, num_samples: int, batch_size: int, num_steps: int,
-              bar: progress.Progbar, cbs, per_batch: bool):
-    """Accumulate the metrics over the data; returns (device logs, steps done)."""
-    full = min(num_steps, num_samples // batch_size)
+def train_epoch(model, steps: Steps, arrays, order: np.ndarray, batch_size: int,
+                num_steps: int, bar: progress.Progbar, cbs, per_batch: bool):
+    """Run one epoch over device-resident arrays; returns (device logs, steps done)."""
+    if per_batch:
+        return train_batches(model, steps, array_batches(arrays, order, batch_size, num_steps),
+                             bar, cbs, cbs.wants_batch_logs)
+    full = min(num_steps, len(order) // batch_size)
+    logs, done = None, 0
+    state = steps.gather()
+    try:
+        loop, order_on_device = steps.loop("train", batch_size), ops.convert_to_tensor(order)
+        stretch = Stretch(full, bar.interactive)
+        while done < full:
+            count = stretch.next(done)
+            started = time.perf_counter()
+            state, logs = loop(state, arrays, order_on_device, done, count)
+            done += count
+            if bar.interactive:
+                shown = to_floats(steps.log_names, logs)  # waits for the stretch to finish
+                stretch.measured(count, time.perf_counter() - started)
+                bar.update(done, lambda: shown)
+        if num_steps > full:
+            batch = take_rows(arrays, _index(order, full * batch_size, len(order)))
+            state, logs = steps.train(state, batch)
+            done += 1
+    finally:
+        steps.scatter(state)
+    return logs, done
+
+
+def sequential_rows(arrays, num_samples: int, batch_size: int, num_steps: int):
+    """Consecutive batches of device-resident arrays (evaluation and prediction order)."""
+    for i in range(num_steps):
+        yield take_rows(arrays, ops.arange(i * batch_size,
+                                           min((i + 1) * batch_size, num_samples)))
+
+
+def test_batches(steps: Steps, batches, bar: progress.Progbar, cbs, batch_logs: bool):
+    """Accumulate the metrics batch by batch; returns (device logs, steps done)."""
     metric_state, weights = steps.gather_metrics(), steps.weights()
     logs, done = None, 0
     try:
-        if per_batch:
-            for i in range(num_steps):
+        for i, batch in enumerate(batches):
+            if batch_logs:
                 cbs.on_test_batch_begin(i)
-                rows = ops.arange(i * batch_size, min((i + 1) * batch_size, num_samples))
-                metric_state, logs = steps.test(metric_state, weights, take_rows(arrays, rows))
-                done = i + 1
+            metric_state, logs = steps.test(metric_state, weights, batch)
+            done = i + 1
+            if batch_logs:
                 cbs.on_test_batch_end(i, to_floats(steps.log_names, logs))
-                bar.update(done, lambda: to_floats(steps.log_names, logs))
-        else:
-            loop, stretch = steps.loop("test", batch_size), Stretch(full, bar.interactive)
-            while done < full:
-                count = stretch.next(done)
-                started = time.perf_counter()
-                metric_state, logs = loop(metric_state, weights, arrays, done, count)
-                done += count
-                if bar.interactive:
-                    shown = to_floats(steps.log_names, logs)
-                    stretch.measured(count, time.perf_counter() - started)
-                    bar.update(done, lambda: shown)
-            if num_steps > full:
-                rows = ops.arange(full * batch_size, num_samples)
-                metric_state, logs = steps.test(metric_state, weights, take_rows(arrays, rows))
-                done += 1
+            bar.update(done, lambda: to_floats(steps.log_names, logs))
     finally:
         steps.scatter_metrics(metric_state)
     return logs, done
 
 
+def test_pass(model, steps: Steps, arrays, num_samples: int, batch_size: int, num_steps: int,
+              bar: progress.Progbar, cbs, per_batch: bool):
+    """Accumulate the metrics over device-resident arrays; returns (device logs, steps done)."""
+    if per_batch:
+        return test_batches(steps, sequential_rows(arrays, num_samples, batch_size, num_steps),
+                            bar, cbs, cbs.wants_batch_logs)
+    full = min(num_steps, num_samples // batch_size)
+    metric_state, weights = steps.gather_metrics(), steps.weights()
+    logs, done = None, 0
+    try:
+        loop, stretch = steps.loop("test", batch_size), Stretch(full, bar.interactive)
+        while done < full:
+            count = stretch.next(done)
+            started = time.perf_counter()
+            metric_state, logs = loop(metric_state, weights, arrays, done, count)
+            done += count
+            if bar.interactive:
+                shown = to_floats(steps.log_names, logs)
+                stretch.measured(count, time.perf_counter() - started)
+                bar.update(done, lambda: shown)
+        if num_steps > full:
+            rows = ops.arange(full * batch_size, num_samples)
+            metric_state, logs = steps.test(metric_state, weights, take_rows(arrays, rows))
+            done += 1
+    finally:
+        steps.scatter_metrics(metric_state)
+    return logs, done
+
+
+def predict_batches(steps: Steps, batches, cbs, batch_logs: bool) -> list:
+    """Model outputs batch by batch."""
+    weights, outputs = steps.weights(), []
+    for i, x in enumerate(batches):
+        if batch_logs:
+            cbs.on_predict_batch_begin(i)
+        outputs.append(steps.predict(weights, x))
+        if batch_logs:
+            cbs.on_predict_batch_end(i, {"outputs": outputs[-1]})
+    return outputs
+
+
 def predict_pass(steps: Steps, x, num_samples: int, batch_size: int, num_steps: int, cbs,
                  per_batch: bool) -> list:
     """Model outputs, one entry per compiled call (a stretch of full batches, or one batch)."""
+    if per_batch:
+        return predict_batches(steps, sequential_rows(x, num_samples, batch_size, num_steps),
+                               cbs, cbs.wants_batch_logs)
     weights, outputs = steps.weights(), []
     full = min(num_steps, num_samples // batch_size)
-    if per_batch:
-        for i in range(num_steps):
-            cbs.on_predict_batch_begin(i)
-            rows = ops.arange(i * batch_size, min((i + 1) * batch_size, num_samples))
-            outputs.append(steps.predict(weights, take_rows(x, rows)))
-            cbs.on_predict_batch_end(i, {"outputs": outputs[-1]})
-        return outputs
     if full:
         outputs.append(steps.loop("predict", batch_size, full)(weights, x))
     if num_steps > full:

@@ -15,7 +15,7 @@ from nhanh import random as _random
 from nhanh.callbacks import CallbackList, History
 from nhanh.training import loops, progress
 from nhanh.training.compile_config import CompileConfig
-from nhanh.training.data import ArrayData
+from nhanh.training.data import ArrayData, BatchSource, is_batch_source
 from nhanh.training.loops import to_floats
 from nhanh.training.steps import Steps
 from nhanh.variables import StatelessScope
@@ -50,6 +50,25 @@ def _check_positive_int(value, name: str, allow_none: bool = True):
     if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
         raise ValueError(f"{name} must be a positive integer, got {value!r}.")
     return int(value)
+
+
+def _data(x, y, sample_weight, class_weight, what: str):
+    """ArrayData for arrays; a BatchSource for generators, iterators and DataLoaders."""
+    if not is_batch_source(x):
+        return ArrayData(x, y, sample_weight, class_weight, what=what)
+    given = [n for n, v in (("y", y), ("sample_weight", sample_weight),
+                            ("class_weight", class_weight)) if v is not None]
+    if given:
+        raise ValueError(f"{', '.join(given)} cannot be given with a generator or DataLoader "
+                         "as x: let each batch be (x, y) or (x, y, sample_weight).")
+    return BatchSource(x, what)
+
+
+def _num_steps(data, batch_size: int, steps: int | None):
+    if isinstance(data, BatchSource):
+        return data.num_batches(steps)
+    total = data.num_batches(batch_size)
+    return total if steps is None else min(steps, total)
 
 
 def _fused_layers_ok(model) -> bool:
@@ -267,19 +286,27 @@ class Trainer:
             raise ValueError(f"validation_split must be a float in [0, 1), got {validation_split!r}.")
         if shuffle not in (True, False, "batch"):
             raise ValueError(f"shuffle must be True, False or 'batch', got {shuffle!r}.")
-        data = ArrayData(x, y, sample_weight, class_weight)
+        data = _data(x, y, sample_weight, class_weight, "x")
         val_data = None
         if validation_data is not None:
-            val_data = ArrayData(*_unpack_validation(validation_data), what="validation x")
+            val_data = BatchSource(validation_data, "validation_data") \
+                if is_batch_source(validation_data) else \
+                ArrayData(*_unpack_validation(validation_data), what="validation x")
         elif validation_split:
+            if isinstance(data, BatchSource):
+                raise ValueError("validation_split needs array data; with a generator or "
+                                 "DataLoader, pass validation_data instead.")
             data, val_data = data.split(validation_split)
         steps = self._prepare(data, with_targets=True)
         if val_data is not None:
             self._check_input_shapes(val_data)
 
-        num_steps = data.num_batches(batch_size)
-        if steps_per_epoch is not None:
-            num_steps = min(num_steps, steps_per_epoch)
+        if isinstance(data, BatchSource):
+            num_steps = data.num_batches(steps_per_epoch)
+        else:
+            num_steps = data.num_batches(batch_size)
+            if steps_per_epoch is not None:
+                num_steps = min(num_steps, steps_per_epoch)
         history = History()
         cbs = CallbackList([history, *_as_list(callbacks)], model=self, epochs=epochs,
                            steps=num_steps, verbose=verbose, batch_size=batch_size)
@@ -290,16 +317,25 @@ class Trainer:
         self.history = history
         nan_reported = False
         cbs.on_train_begin()
-        arrays = data.on_device()
+        arrays = data.on_device() if isinstance(data, ArrayData) else None
         for epoch in range(initial_epoch, epochs):
             self._reset_metrics()
             cbs.on_epoch_begin(epoch)
             if verbose:
                 progress.print_epoch_header(epoch, epochs)
             bar = progress.Progbar(num_steps, verbose)
-            logs, done = loops.train_epoch(self, steps, arrays,
-                                           data.order(shuffle, rng, batch_size), batch_size,
-                                           num_steps, bar, cbs, per_batch)
+            if arrays is None:
+                logs, done = loops.train_batches(self, steps, data.batches(num_steps), bar, cbs,
+                                                 cbs.wants_batch_logs)
+                if not done:
+                    warnings.warn("The data source ran out of batches; training stops. Give "
+                                  "a source that repeats, or steps_per_epoch * epochs batches.",
+                                  RuntimeWarning, stacklevel=2)
+                    break
+            else:
+                logs, done = loops.train_epoch(self, steps, arrays,
+                                               data.order(shuffle, rng, batch_size), batch_size,
+                                               num_steps, bar, cbs, per_batch)
             epoch_logs = to_floats(steps.log_names, logs) if done else {}
             if not nan_reported and not math.isfinite(epoch_logs.get("loss", 0.0)):
                 nan_reported = True
@@ -328,23 +364,26 @@ class Trainer:
         self._assert_compiled("evaluate")
         verbose = _check_verbose(verbose)
         batch_size = _check_positive_int(batch_size, "batch_size") or 32
-        data = ArrayData(x, y, sample_weight)
+        data = _data(x, y, sample_weight, None, "x")
         logs = self._evaluate_data(data, batch_size, steps, verbose, callbacks)
         return self._format_result(logs, return_dict)
 
     def _evaluate_data(self, data: ArrayData, batch_size: int, steps: int | None, verbose: int,
                        callbacks=None) -> dict:
         compiled = self._prepare(data, with_targets=True)
-        num_steps = data.num_batches(batch_size) if steps is None else \
-            min(steps, data.num_batches(batch_size))
+        num_steps = _num_steps(data, batch_size, steps)
         cbs = CallbackList(_as_list(callbacks), model=self, steps=num_steps, verbose=verbose)
         self._reset_metrics()
         cbs.on_test_begin()
         bar = progress.Progbar(num_steps, verbose)
-        logs, done = loops.test_pass(self, compiled, data.on_device(), data.num_samples,
-                                     batch_size, num_steps, bar, cbs,
-                                     cbs.wants_batch_logs or _overrides(self, "test_step")
-                                     or not self._fuse_steps())
+        if isinstance(data, BatchSource):
+            logs, done = loops.test_batches(compiled, data.batches(num_steps), bar, cbs,
+                                            cbs.wants_batch_logs)
+        else:
+            logs, done = loops.test_pass(self, compiled, data.on_device(), data.num_samples,
+                                         batch_size, num_steps, bar, cbs,
+                                         cbs.wants_batch_logs or _overrides(self, "test_step")
+                                         or not self._fuse_steps())
         result = to_floats(compiled.log_names, logs)
         if verbose:
             bar.finish(done, result)
@@ -362,16 +401,19 @@ class Trainer:
         """Model outputs for x, as numpy arrays, computed batch by batch."""
         verbose = _check_verbose(verbose)
         batch_size = _check_positive_int(batch_size, "batch_size") or 32
-        data = ArrayData(x)
+        data = _data(x, None, None, None, "x")
         compiled = self._prepare_predict(data)
-        num_steps = data.num_batches(batch_size) if steps is None else \
-            min(steps, data.num_batches(batch_size))
+        num_steps = _num_steps(data, batch_size, steps)
         cbs = CallbackList(_as_list(callbacks), model=self, steps=num_steps, verbose=verbose)
         cbs.on_predict_begin()
         bar = progress.Progbar(num_steps, verbose)
-        outputs = loops.predict_pass(compiled, data.on_device()[0], data.num_samples,
-                                     batch_size, num_steps, cbs,
-                                     cbs.wants_batch_logs or not self._fuse_steps())
+        if isinstance(data, BatchSource):
+            outputs = loops.predict_batches(compiled, data.batches(num_steps, x_only=True), cbs,
+                                            cbs.wants_batch_logs)
+        else:
+            outputs = loops.predict_pass(compiled, data.on_device()[0], data.num_samples,
+                                         batch_size, num_steps, cbs,
+                                         cbs.wants_batch_logs or not self._fuse_steps())
         if verbose:
             bar.finish(num_steps, {})
         cbs.on_predict_end()
