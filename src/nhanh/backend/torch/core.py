@@ -82,7 +82,8 @@ def dtype_of(x) -> str:
 
 
 def cast(x, dtype):
-    return convert_to_tensor(x).to(to_torch_dtype(dtype))
+    x, tdtype = convert_to_tensor(x), to_torch_dtype(dtype)
+    return x if x.dtype == tdtype else x.to(tdtype)
 
 
 def shape(x) -> tuple:

@@ -44,19 +44,34 @@ def _binary(fn):
     return op
 
 
-add = _binary(torch.add)
-subtract = _binary(torch.subtract)
-multiply = _binary(torch.multiply)
+_SCALARS = (int, float, bool)
+
+
+def _arithmetic(fn):
+    """A binary op that takes Python scalars as they are: torch keeps the tensor's dtype, as
+    numpy does, and no scalar tensor is made."""
+    def op(x1, x2):
+        if isinstance(x1, torch.Tensor) and (isinstance(x2, torch.Tensor) or
+                                             type(x2) in _SCALARS):
+            return fn(x1, x2)
+        return fn(*_pair(x1, x2))
+    op.__name__ = fn.__name__
+    return op
+
+
+add = _arithmetic(torch.add)
+subtract = _arithmetic(torch.subtract)
+multiply = _arithmetic(torch.multiply)
 maximum = _binary(torch.maximum)
 minimum = _binary(torch.minimum)
 mod = _binary(torch.remainder)
 floor_divide = _binary(torch.floor_divide)
-equal = _binary(torch.eq)
-not_equal = _binary(torch.ne)
-greater = _binary(torch.gt)
-greater_equal = _binary(torch.ge)
-less = _binary(torch.lt)
-less_equal = _binary(torch.le)
+equal = _arithmetic(torch.eq)
+not_equal = _arithmetic(torch.ne)
+greater = _arithmetic(torch.gt)
+greater_equal = _arithmetic(torch.ge)
+less = _arithmetic(torch.lt)
+less_equal = _arithmetic(torch.le)
 logical_and = _binary(torch.logical_and)
 logical_or = _binary(torch.logical_or)
 matmul = _binary(torch.matmul)
@@ -64,6 +79,10 @@ outer = _binary(torch.outer)
 
 
 def divide(x1, x2):
+    if isinstance(x1, torch.Tensor) and (isinstance(x2, torch.Tensor) or type(x2) in _SCALARS):
+        if type(x2) is int and not x1.is_floating_point():
+            x2 = float(x2)
+        return torch.true_divide(x1, x2)
     x1, x2 = _pair(x1, x2)
     return torch.true_divide(x1, x2)
 
@@ -119,10 +138,14 @@ def clip(x, x_min=None, x_max=None):
 
 
 def where(condition, x1=None, x2=None):
-    condition = _t(condition).bool()
+    condition = _t(condition)
+    if condition.dtype != torch.bool:
+        condition = condition.bool()
     if x1 is None and x2 is None:
         return torch.where(condition)
-    x1, x2 = _pair(x1, x2)
+    if not (isinstance(x1, torch.Tensor) and (isinstance(x2, torch.Tensor) or
+                                              type(x2) in _SCALARS)):
+        x1, x2 = _pair(x1, x2)
     return torch.where(condition, x1, x2)
 
 
@@ -294,7 +317,10 @@ def repeat(x, repeats, axis=None):
 
 
 def take(x, indices, axis=None):
-    x, indices = _t(x), _t(indices).long()
+    x, indices = _t(x), _t(indices)
+    if axis is not None and indices.ndim == 1 and indices.dtype in (torch.int32, torch.int64):
+        return torch.index_select(x, axis, indices)  # the common case: rows of a batch
+    indices = indices.long()
     if axis is None:
         return x.reshape(-1)[indices]
     return torch.index_select(x, axis, indices.reshape(-1)).reshape(
