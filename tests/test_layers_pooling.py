@@ -225,3 +225,18 @@ def test_keras_aliases():
     assert pooling.MaxPool2D is MaxPooling2D and pooling.AvgPool1D is AveragePooling1D
     assert pooling.GlobalAvgPool2D is GlobalAveragePooling2D
     assert pooling.GlobalMaxPool3D is GlobalMaxPooling3D and pooling.MaxPool3D is MaxPooling3D
+
+
+def test_pooling_trains_inside_a_compiled_step():
+    """Gradients through max and average pooling inside fit's compiled step (a regression
+    test: an array-valued reduce_window init once made JAX unable to differentiate it)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(16, 4, 4, 1)).astype("float32")
+    y = x.max(axis=(1, 2, 3))
+    model = nhanh.Sequential([nhanh.layers.Input((4, 4, 1)), MaxPooling2D(2),
+                              AveragePooling2D(2, padding="same"), nhanh.layers.Flatten(),
+                              nhanh.layers.Dense(1)])
+    model.compile(loss="mse", optimizer="sgd")
+    before = model.get_weights()
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    assert not np.allclose(before[0], model.get_weights()[0])
