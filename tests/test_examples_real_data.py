@@ -1,5 +1,6 @@
 """The real-data examples, run as a user runs them, on each backend: the ConvNet on
-scikit-learn's digits and the two-input, two-output functional model on the breast-cancer data.
+scikit-learn's digits, the two-input, two-output functional model on the breast-cancer data,
+and the Embedding + LSTM sequence classifier.
 Each program seeds nhanh itself and prints its held-out scores, which are checked here."""
 
 import os
@@ -42,3 +43,8 @@ def test_functional_two_inputs(backend):
     assert accuracy >= 0.9
     assert baseline > 0.3  # standardised target: predicting the mean is far off
     assert mse < 0.5 * baseline
+
+
+def test_text_lstm(backend):
+    out = _run("text_lstm.py", backend)
+    assert _number(out, "validation accuracy") >= 0.95

@@ -77,7 +77,7 @@ CONV_OPS: tuple[str, ...] = (
 )
 
 # Recurrences and other loops that must compile to one program (lax.scan on JAX).
-RNN_OPS: tuple[str, ...] = ()
+RNN_OPS: tuple[str, ...] = ("scan", "rnn", "lstm", "gru")
 
 OP_GROUPS: dict[str, tuple[str, ...]] = {"numpy": NUMPY_OPS, "nn": NN_OPS, "conv": CONV_OPS,
                                          "rnn": RNN_OPS}

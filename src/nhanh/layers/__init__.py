@@ -8,12 +8,15 @@ from nhanh.layers.conv_transpose import (
     Convolution2DTranspose, Convolution3DTranspose,
 )
 from nhanh.layers.dense import Dense
+from nhanh.layers.embedding import Embedding, Masking
 from nhanh.layers.depthwise_separable import (
     DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D, SeparableConvolution1D,
     SeparableConvolution2D,
 )
+from nhanh.layers.gru import GRU, GRUCell
 from nhanh.layers.input_layer import Input, InputLayer
 from nhanh.layers.layer import InputSpec, Layer
+from nhanh.layers.lstm import LSTM, LSTMCell
 from nhanh.layers.merging import (
     Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average,
     concatenate, dot, maximum, minimum, multiply, subtract,
@@ -34,8 +37,11 @@ from nhanh.layers.regularization import (
     ActivityRegularization, Dropout, GaussianDropout, GaussianNoise, SpatialDropout1D,
     SpatialDropout2D, SpatialDropout3D,
 )
+from nhanh.layers.rnn import RNN
+from nhanh.layers.simple_rnn import SimpleRNN, SimpleRNNCell
 from nhanh.layers.reshaping import (
     Cropping1D, Cropping2D, Flatten, Permute, RepeatVector, Reshape, UpSampling1D, UpSampling2D,
     ZeroPadding1D, ZeroPadding2D,
 )
 from nhanh.layers.utility import Identity, Lambda, Rescaling
+from nhanh.layers.wrappers import Bidirectional, TimeDistributed

@@ -1,0 +1,102 @@
+"""LSTM (Hochreiter & Schmidhuber 1997) with Keras's weight layout: gates i, f, c, o."""
+
+from __future__ import annotations
+
+from nhanh import activations, ops
+from nhanh.layers.rnn import CellRNN
+from nhanh.layers.rnn_cell import RecurrentCell, gated_matmul
+
+
+class LSTMCell(RecurrentCell):
+    """One LSTM step; states [h, c], output h."""
+
+    gates = 4
+
+    def __init__(self, units: int, activation="tanh", recurrent_activation="sigmoid",
+                 use_bias: bool = True, *, unit_forget_bias: bool = True,
+                 implementation: int = 2, **kwargs):
+        super().__init__(units, activation, use_bias, **kwargs)
+        self.recurrent_activation = activations.get(recurrent_activation)
+        self.unit_forget_bias = bool(unit_forget_bias)
+        # Keras: recurrent dropout (or implementation=1) gives each gate its own dropout masks.
+        self.implementation = 1 if self.recurrent_dropout else int(implementation)
+        self.state_size = [units, units]
+
+    def _bias_initializer(self):
+        if not self.unit_forget_bias:
+            return self.bias_initializer
+        base, units = self.bias_initializer, self.units
+
+        def forget_gate_ones(shape, dtype=None):  # why: a forget gate near 1 remembers at first
+            return ops.concatenate([ops.convert_to_tensor(base((units,), dtype=dtype)),
+                                    ops.ones((units,), dtype=dtype),
+                                    ops.convert_to_tensor(base((2 * units,), dtype=dtype))])
+        return forget_gate_ones
+
+    def _input_mask_count(self) -> int:
+        return 4 if self.implementation == 1 else 1
+
+    def _recurrent_mask_count(self) -> int:
+        return 4
+
+    def _step_function(self, recurrent_masks):
+        recurrent_kernel = self.recurrent_kernel.value
+        activation, recurrent_activation = self.activation, self.recurrent_activation
+
+        def step(x, states):
+            h, c = states
+            i, f, g, o = ops.split(x + gated_matmul(h, recurrent_kernel, recurrent_masks), 4,
+                                   axis=-1)
+            c = recurrent_activation(f) * c + recurrent_activation(i) * activation(g)
+            h = recurrent_activation(o) * activation(c)
+            return h, (h, c)
+        return step
+
+    def _fusable(self, training: bool) -> bool:
+        dropping = training and 0.0 < self.dropout < 1.0
+        return (self.activation is activations.tanh
+                and self.recurrent_activation is activations.sigmoid
+                and not (training and 0.0 < self.recurrent_dropout < 1.0)
+                and not (dropping and self._input_mask_count() > 1))
+
+    def fused(self, sequences, states, mask, training, go_backwards, zero_output_for_mask):
+        if not self._fusable(training):
+            return None
+        outputs, h, c = ops.lstm(self.drop_inputs(sequences, training), states[0], states[1],
+                                 self.kernel, self.recurrent_kernel, self.bias, mask=mask,
+                                 go_backwards=go_backwards,
+                                 zero_output_for_mask=zero_output_for_mask)
+        return outputs[:, -1], outputs, (h, c)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(),
+                "recurrent_activation": activations.serialize(self.recurrent_activation),
+                "unit_forget_bias": self.unit_forget_bias}
+
+
+class LSTM(CellRNN):
+    """Long short-term memory layer, Keras 3's arguments, defaults and weights.
+
+    LSTM(units, activation='tanh', recurrent_activation='sigmoid', use_bias=True,
+    kernel_initializer='glorot_uniform', recurrent_initializer='orthogonal',
+    bias_initializer='zeros', unit_forget_bias=True, *_regularizer, *_constraint, dropout=0.0,
+    recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
+    go_backwards=False, stateful=False, unroll=False, use_cudnn='auto').
+    Weights: kernel (features, 4u), recurrent_kernel (u, 4u), bias (4u,), gates i, f, c, o.
+    With tanh / sigmoid and no recurrent dropout while training, the whole sequence goes to the
+    fused ops.lstm (PyTorch's own LSTM kernel on the torch backend); use_cudnn=False forces the
+    general loop, use_cudnn=True makes a configuration without the fused kernel an error.
+    """
+
+    cell_class = LSTMCell
+    cell_name = "lstm_cell"
+
+    def __init__(self, units: int, *args, use_cudnn="auto", **kwargs):
+        if use_cudnn not in ("auto", True, False):
+            raise ValueError(f"LSTM `use_cudnn` must be 'auto', True or False, got "
+                             f"{use_cudnn!r}.")
+        super().__init__(units, *args, **kwargs)
+        self.use_cudnn = use_cudnn
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "use_cudnn": self.use_cudnn}

@@ -1,0 +1,218 @@
+"""The recurrent layer base: RNN(cell) runs a cell over time as one compiled loop (ops.rnn).
+
+Keras's semantics, kept exactly: inputs (batch, timesteps, features); a mask (batch, timesteps)
+makes a masked step keep the previous states and output the previous states[0] (zeros when
+zero_output_for_mask, which Bidirectional turns on for sequences); go_backwards reads the
+sequence from its end and returns the outputs in that (reversed) order; return_state appends
+the final states to the outputs, as a list.
+
+The built-in cells (SimpleRNNCell, LSTMCell, GRUCell) derive from RecurrentCell, which lets the
+layer project the inputs of every step in one matmul before the loop and draw the dropout masks
+once per call (the same masks at every step, as Keras does); LSTM and GRU hand the whole
+sequence to a fused op (ops.lstm, ops.gru) when their configuration allows.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from typing import Any
+
+from nhanh import ops, regularizers
+from nhanh.layers.layer import InputSpec, Layer, _accepts
+from nhanh.layers.rnn_cell import RecurrentCell
+
+
+def _maybe(fn, value):
+    return None if value is None else fn(value)
+
+
+def check_rank(layer: Layer, shape, ndim: int, what: str) -> None:
+    """A ValueError naming the layer, the expected rank and the received shape."""
+    if len(shape) != ndim:
+        raise ValueError(f"Layer {layer.name!r} ({type(layer).__name__}) expects inputs of rank "
+                         f"{ndim} {what}, but received shape {tuple(shape)}.")
+
+
+@functools.lru_cache(maxsize=None)
+def init_params(cls: type) -> frozenset[str]:
+    """The keyword arguments a cell class accepts (its own and its bases')."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        if klass is Layer or not issubclass(klass, Layer) or "__init__" not in klass.__dict__:
+            continue
+        names |= {p.name for p in inspect.signature(klass.__init__).parameters.values()
+                  if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL) and p.name != "self"}
+    return frozenset(names)
+
+
+class RNN(Layer):
+    """Runs `cell` over the timesteps of (batch, timesteps, ...) inputs."""
+
+    supports_masking = True
+    use_cudnn: Any = "auto"
+
+    def __init__(self, cell, return_sequences: bool = False, return_state: bool = False,
+                 go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
+                 zero_output_for_mask: bool = False, **kwargs):
+        if isinstance(cell, dict):
+            cell = _deserialize_cell(cell)
+        if isinstance(cell, (list, tuple)):
+            raise NotImplementedError("A list of cells (StackedRNNCells) is not supported; stack "
+                                      "RNN layers with return_sequences=True instead.")
+        if not hasattr(cell, "call") or getattr(cell, "state_size", None) is None:
+            raise ValueError(f"RNN needs a cell with a call() method and a `state_size`, got "
+                             f"{cell!r}.")
+        if stateful:
+            raise NotImplementedError(
+                "stateful=True is not supported: nhanh's training step is a pure function and "
+                "keeps no state between batches. Pass the last states back in explicitly with "
+                "return_state=True and initial_state=..., or use stateful=False.")
+        super().__init__(**kwargs)
+        self.cell = cell
+        self.return_sequences = bool(return_sequences)
+        self.return_state = bool(return_state)
+        self.go_backwards = bool(go_backwards)
+        self.stateful = False
+        self.unroll = bool(unroll)  # accepted for Keras configs; the loop is always one scan
+        self.zero_output_for_mask = bool(zero_output_for_mask)
+        sizes = cell.state_size
+        self.state_size = list(sizes) if isinstance(sizes, (list, tuple)) else [sizes]
+        self.input_spec = InputSpec(min_ndim=3)
+
+    @property
+    def _output_size(self) -> int:
+        return getattr(self.cell, "output_size", None) or self.state_size[0]
+
+    def build(self, input_shape) -> None:
+        builtin = isinstance(self.cell, RecurrentCell)
+        if builtin or len(input_shape) < 3:
+            check_rank(self, input_shape, 3, "(batch, timesteps, features)")
+        if isinstance(self.cell, Layer) and not self.cell.built:
+            self.cell._maybe_build((input_shape[0], *input_shape[2:]))
+        if builtin:
+            self.input_spec = InputSpec(ndim=3, axes={-1: input_shape[-1]})
+
+    def compute_output_shape(self, input_shape):
+        batch = input_shape[0]
+        output = (batch, input_shape[1], self._output_size) if self.return_sequences \
+            else (batch, self._output_size)
+        if self.return_state:
+            return [output] + [(batch, s) for s in self.state_size]
+        return output
+
+    def compute_mask(self, inputs, mask=None):
+        """The input mask for sequences (return_sequences), None for a last output or a state."""
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        output_mask = mask if self.return_sequences else None
+        if self.return_state:
+            return [output_mask] + [None] * len(self.state_size)
+        return output_mask
+
+    def _initial_states(self, initial_state, batch: int) -> tuple:
+        if initial_state is None:
+            init = getattr(self.cell, "get_initial_state", None)
+            states = init(batch) if init is not None else [
+                ops.zeros((batch, s), self.dtype) for s in self.state_size]
+            return tuple(states if isinstance(states, (list, tuple)) else [states])
+        states = list(initial_state) if isinstance(initial_state, (list, tuple)) \
+            else [initial_state]
+        if len(states) != len(self.state_size):
+            raise ValueError(f"Layer {self.name!r} has {len(self.state_size)} state(s) of sizes "
+                             f"{self.state_size}, but initial_state has {len(states)} tensor(s).")
+        return tuple(ops.convert_to_tensor(s, self.dtype) for s in states)
+
+    def _loop(self, sequences, states: tuple, mask, training: bool):
+        """(last_output, outputs, final states), by the fused op when possible."""
+        cell = self.cell
+        if isinstance(cell, RecurrentCell):
+            if self.use_cudnn is not False:
+                result = cell.fused(sequences, states, mask, training, self.go_backwards,
+                                    self.zero_output_for_mask)
+                if result is not None:
+                    return result
+                if self.use_cudnn is True:
+                    raise ValueError(
+                        f"Layer {self.name!r} has use_cudnn=True, but its configuration has no "
+                        "fused kernel (that needs activation='tanh', recurrent_activation="
+                        "'sigmoid', no recurrent_dropout while training, and reset_after=True "
+                        "for GRU). Pass use_cudnn='auto' to use the general loop.")
+            xs, step = cell.sequence_step(sequences, training)
+        else:
+            kwargs = {"training": training} if _accepts(type(cell).call, "training") else {}
+
+            def step(x, states):
+                output, new = cell.call(x, list(states), **kwargs)
+                return output, tuple(new) if isinstance(new, (list, tuple)) else (new,)
+            xs = sequences
+        return ops.rnn(step, xs, states, mask=mask, go_backwards=self.go_backwards,
+                       zero_output_for_mask=self.zero_output_for_mask)
+
+    def call(self, sequences, initial_state=None, mask=None, training=None):
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        if mask is not None:
+            mask = ops.cast(mask, "bool")
+        states = self._initial_states(initial_state, ops.shape(sequences)[0])
+        last, outputs, states = self._loop(sequences, states, mask, bool(training))
+        output = outputs if self.return_sequences else last
+        return [output, *states] if self.return_state else output
+
+    def _rnn_config(self) -> dict:
+        return {"return_sequences": self.return_sequences, "return_state": self.return_state,
+                "go_backwards": self.go_backwards, "stateful": self.stateful,
+                "unroll": self.unroll, "zero_output_for_mask": self.zero_output_for_mask}
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), **self._rnn_config(),
+                "cell": {"class_name": type(self.cell).__name__,
+                         "config": self.cell.get_config()}}
+
+
+def _deserialize_cell(config: dict):
+    """A cell from {'class_name', 'config'}: a built-in cell or a class nhanh.layers exports."""
+    from nhanh import layers as layers_module
+    from nhanh.layers import gru, lstm, simple_rnn
+
+    name = config["class_name"]
+    for module in (simple_rnn, lstm, gru, layers_module):
+        cls = getattr(module, name, None)
+        if isinstance(cls, type):
+            return cls.from_config(dict(config.get("config", {})))
+    raise ValueError(f"Unknown RNN cell class {name!r}: pass the cell object instead of its "
+                     "config.")
+
+
+class CellRNN(RNN):
+    """An RNN built around one of the built-in cells: SimpleRNN, LSTM and GRU. The cell's
+    arguments are the layer's own; its weights appear as the layer's (Keras's order)."""
+
+    cell_class: type = RecurrentCell
+    cell_name: str = "cell"
+
+    def __init__(self, units: int, *args, return_sequences: bool = False,
+                 return_state: bool = False, go_backwards: bool = False, stateful: bool = False,
+                 unroll: bool = False, zero_output_for_mask: bool = False, **kwargs):
+        params = init_params(self.cell_class)
+        cell_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in params}
+        cell = self.cell_class(units, *args, name=self.cell_name, dtype=kwargs.get("dtype"),
+                               trainable=kwargs.get("trainable", True), **cell_kwargs)
+        super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
+                         go_backwards=go_backwards, stateful=stateful, unroll=unroll,
+                         zero_output_for_mask=zero_output_for_mask, **kwargs)
+        self.input_spec = InputSpec(ndim=3)
+
+    def __getattr__(self, name: str):
+        """Keras's read-only views of the cell's arguments: layer.units, layer.dropout, ..."""
+        cell = self.__dict__.get("cell")
+        if cell is not None and name in init_params(type(cell)) | {"units"}:
+            return getattr(cell, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def get_config(self) -> dict:
+        cell_config = self.cell.get_config()
+        for key in ("name", "trainable", "dtype", "batch_input_shape"):
+            cell_config.pop(key, None)
+        return {**Layer.get_config(self), **cell_config, **self._rnn_config(),
+                "activity_regularizer": _maybe(regularizers.serialize, self.activity_regularizer)}
