@@ -69,8 +69,6 @@ NN_OPS = (
 # Convolution and pooling (channels_last inputs; see each backend's conv module).
 CONV_OPS: tuple[str, ...] = (
     "conv",  # (x, kernel (*k, in/groups, out), strides=1, padding, data_format, dilation_rate)
-    "depthwise_conv",  # (x, kernel (*k, in, multiplier), strides=1, padding, ..., dilation)
-    "separable_conv",  # (x, depthwise_kernel, pointwise_kernel (1.., in*m, out), strides=1, ...)
     "conv_transpose",  # (x, kernel (*k, out, in), strides=1, padding, output_padding=None, ...)
     "max_pool",  # (x, pool_size, strides=None, padding='valid', data_format=None)
     "average_pool",  # (same args; 'same' divides by the number of real, unpadded elements)

@@ -83,6 +83,24 @@ def fori_loop(lower, upper, body, init):
     return _backend.get().fori_loop(lower, upper, body, init)
 
 
+def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
+                   dilation_rate=1):
+    """Each input channel convolved with its own `depth_multiplier` filters; kernel
+    (*k, in_channels, multiplier). A grouped conv with one group per input channel."""
+    kernel = _unwrap(kernel)
+    shape = tuple(kernel.shape)
+    kernel = reshape(kernel, (*shape[:-2], 1, shape[-2] * shape[-1]))  # noqa: F821
+    return conv(inputs, kernel, strides, padding, data_format, dilation_rate)  # noqa: F821
+
+
+def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, padding="valid",
+                   data_format=None, dilation_rate=1):
+    """A depthwise convolution followed by a 1x1 (pointwise) convolution."""
+    depthwise = depthwise_conv(inputs, depthwise_kernel, strides, padding, data_format,
+                               dilation_rate)
+    return conv(depthwise, pointwise_kernel, 1, "valid", data_format, 1)  # noqa: F821
+
+
 def safe_divide(x, y):
     """x / y, with 0 where y is 0 (for means over empty sets)."""
     y_safe = where(equal(y, 0), 1, y)  # noqa: F821

@@ -66,21 +66,6 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
         dimension_numbers=_specs(rank, data_format), feature_group_count=groups)
 
 
-def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
-                   dilation_rate=1):
-    kernel = jnp.asarray(kernel)
-    # (*k, C, M) -> (*k, 1, C*M): a grouped conv with one group per input channel.
-    kernel = kernel.reshape(*kernel.shape[:-2], 1, kernel.shape[-2] * kernel.shape[-1])
-    return conv(inputs, kernel, strides, padding, data_format, dilation_rate)
-
-
-def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, padding="valid",
-                   data_format=None, dilation_rate=1):
-    depthwise = depthwise_conv(inputs, depthwise_kernel, strides, padding, data_format,
-                               dilation_rate)
-    return conv(depthwise, pointwise_kernel, 1, "valid", data_format, 1)
-
-
 def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None,
                    data_format=None, dilation_rate=1):
     inputs, kernel = jnp.asarray(inputs), jnp.asarray(kernel)

@@ -92,21 +92,6 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
     return _from_channels_first(y, data_format)
 
 
-def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
-                   dilation_rate=1):
-    kernel = _t(kernel)
-    # (*k, C, M) -> (*k, 1, C*M): a grouped conv with one group per input channel.
-    kernel = kernel.reshape(*kernel.shape[:-2], 1, kernel.shape[-2] * kernel.shape[-1])
-    return conv(inputs, kernel, strides, padding, data_format, dilation_rate)
-
-
-def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, padding="valid",
-                   data_format=None, dilation_rate=1):
-    depthwise = depthwise_conv(inputs, depthwise_kernel, strides, padding, data_format,
-                               dilation_rate)
-    return conv(depthwise, pointwise_kernel, 1, "valid", data_format, 1)
-
-
 def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None,
                    data_format=None, dilation_rate=1):
     inputs, kernel = _t(inputs), _t(kernel)
