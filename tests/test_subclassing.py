@@ -1,6 +1,7 @@
 """Subclassed models: custom call, custom train_step / test_step, add_loss, tracked metrics."""
 
 import numpy as np
+import pytest
 
 import nhanh
 from nhanh import layers, ops
@@ -123,3 +124,33 @@ def test_batch_norm_statistics_update_inside_fit():
     gamma, beta, mean, var = model.layers[0].get_weights()
     np.testing.assert_allclose(mean, x.mean(0), rtol=1e-5)
     np.testing.assert_allclose(var, x.var(0), rtol=1e-4)
+
+
+def test_weights_created_in_call_after_build_are_reported():
+    class Sloppy(layers.Layer):
+        def call(self, inputs):
+            w = self.add_weight((ops.shape(inputs)[-1], 1), name="late")
+            return ops.matmul(inputs, w)
+
+    layer = Sloppy()
+    with pytest.raises(ValueError, match=r"'late' in call\(\) after it was built"):
+        layer(np.ones((2, 3), "float32"))
+
+    class MakesLayersInCall(nhanh.Model):
+        def call(self, inputs):
+            return layers.Dense(1)(inputs)
+
+    model = MakesLayersInCall()
+    model.compile(loss="mse", optimizer="sgd")
+    x, y = linear_data(8)
+    with pytest.raises(RuntimeError, match="created inside a training step"):
+        model.fit(x, y, epochs=1, verbose=0)
+
+
+def test_summary_of_a_subclassed_model():
+    model = Net()
+    model.build((None, 2))
+    lines = []
+    model.summary(print_fn=lines.append)
+    text = "\n".join(lines)
+    assert "(Dense)" in text and "Total params: 25" in text  # 2*6+6 + 6*1+1

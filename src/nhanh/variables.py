@@ -55,6 +55,12 @@ class Variable:
                  regularizer=None, constraint=None):
         from nhanh import config
 
+        if _scopes:
+            raise RuntimeError(
+                f"Variable {name!r} was created inside a training step (a stateless scope). "
+                "Weights made in call() -- including layers constructed there -- are not part "
+                "of the trained state: create layers in __init__ and weights in build(), and "
+                "build the model (call it once, or give it an input shape) before training.")
         self._backend = _backend.get()
         self.name = name
         self.trainable = trainable

@@ -125,6 +125,11 @@ class Layer:
                    trainable: bool = True, regularizer=None, constraint=None,
                    name: str | None = None) -> Variable:
         """Create a weight of this layer (a Variable), initialized now on the host."""
+        if self.built and self.__dict__.get("_calling"):
+            raise ValueError(
+                f"Layer {self.name!r} ({type(self).__name__}) creates weight {name!r} in call() "
+                "after it was built. Such a weight would be new on every call and never "
+                "trained: create it in build() or __init__().")
         shape = tuple(int(d) for d in (shape or ()))
         dtype = dtype or self.dtype
         if initializer is None:
@@ -243,7 +248,11 @@ class Layer:
         if mask is not None and _accepts(type(self).call, "mask"):
             kwargs["mask"] = mask
         self._call_losses = []
-        outputs = self.call(inputs, *args, **kwargs)
+        self._calling = True
+        try:
+            outputs = self.call(inputs, *args, **kwargs)
+        finally:
+            self._calling = False
         if self.activity_regularizer is not None:
             self.add_loss(self.activity_regularizer(outputs) / ops.cast(
                 ops.shape(outputs)[0], "float32"))
