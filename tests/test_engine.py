@@ -127,3 +127,23 @@ def test_learning_rate_changed_by_a_callback_reaches_the_compiled_step():
     model.fit(x, y, epochs=2, batch_size=5, verbose=0, callbacks=[Freeze()])
     for a, b in zip(before, model.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_steps_per_execution_chooses_the_path_and_not_the_numbers(backend):
+    x, labels = classification_data(n=40)
+    results = []
+    for setting in (1, 4, "auto"):
+        model = _model(5)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                      steps_per_execution=setting)
+        nhanh.utils.set_random_seed(2)
+        model.fit(x, labels, batch_size=8, epochs=2, verbose=0)
+        results.append(model.get_weights())
+        if backend == "jax":
+            loops = model._steps.trace_counts["train_loop"]
+            assert (loops == 0) if setting == 1 else (loops == 1)
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="steps_per_execution"):
+        _model(5).compile(optimizer="adam", loss="mse", steps_per_execution=0)

@@ -52,6 +52,10 @@ def _check_positive_int(value, name: str, allow_none: bool = True):
     return int(value)
 
 
+#: On a CPU, steps are fused when trainable parameters x batch size is at most this.
+CPU_FUSE_LIMIT = 2 ** 17
+
+
 def _data(x, y, sample_weight, class_weight, what: str):
     """ArrayData for arrays; a BatchSource for generators, iterators and DataLoaders."""
     if not is_batch_source(x):
@@ -118,12 +122,21 @@ class Trainer:
         self.steps_per_execution = steps_per_execution
         self.compiled = True
 
-    def _fuse_steps(self) -> bool:
-        """Run stretches of steps as one compiled loop? ('auto': yes, except for models whose
-        ops are slow inside loops on this platform; steps_per_execution=1: never)."""
-        if getattr(self, "steps_per_execution", "auto") == 1:
-            return False
-        return _backend.get().platform() != "cpu" or _fused_layers_ok(self)
+    def _fuse_steps(self, batch_size: int) -> bool:
+        """Run stretches of steps as one compiled loop? steps_per_execution=1: never; an
+        integer above 1: always; 'auto': on accelerators always, on a CPU only for small steps.
+
+        A compiled loop saves the per-step dispatch, which dominates small steps; but XLA's CPU
+        code runs matrix products and convolutions inside loops markedly slower, which
+        dominates large steps (measured in benchmarks/RESULTS.md).
+        """
+        setting = getattr(self, "steps_per_execution", "auto")
+        if setting != "auto":
+            return setting > 1
+        if _backend.get().platform() != "cpu":
+            return True
+        size = sum(math.prod(v.shape) for v in self.trainable_variables)
+        return _fused_layers_ok(self) and size * batch_size <= CPU_FUSE_LIMIT
 
     def _assert_compiled(self, method: str) -> None:
         if not self.compiled:
@@ -311,7 +324,7 @@ class Trainer:
         cbs = CallbackList([history, *_as_list(callbacks)], model=self, epochs=epochs,
                            steps=num_steps, verbose=verbose, batch_size=batch_size)
         per_batch = cbs.wants_batch_logs or _overrides(self, "train_step") or \
-            not self._fuse_steps()
+            not self._fuse_steps(batch_size)
         rng = np.random.default_rng(_random.draw_seed())
         self.stop_training = False
         self.history = history
@@ -383,7 +396,7 @@ class Trainer:
             logs, done = loops.test_pass(self, compiled, data.on_device(), data.num_samples,
                                          batch_size, num_steps, bar, cbs,
                                          cbs.wants_batch_logs or _overrides(self, "test_step")
-                                         or not self._fuse_steps())
+                                         or not self._fuse_steps(batch_size))
         result = to_floats(compiled.log_names, logs)
         if verbose:
             bar.finish(done, result)
@@ -413,7 +426,8 @@ class Trainer:
         else:
             outputs = loops.predict_pass(compiled, data.on_device()[0], data.num_samples,
                                          batch_size, num_steps, cbs,
-                                         cbs.wants_batch_logs or not self._fuse_steps())
+                                         cbs.wants_batch_logs or
+                                         not self._fuse_steps(batch_size))
         if verbose:
             bar.finish(num_steps, {})
         cbs.on_predict_end()
