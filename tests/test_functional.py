@@ -136,3 +136,20 @@ def test_layer_freezing_in_functional_model(np_rng):
     for w0, w1 in zip(before, model.get_layer("shared").get_weights()):
         np.testing.assert_array_equal(w0, w1)
     assert len(model.trainable_weights) == 8
+
+
+def test_masks_flow_through_the_graph(np_rng):
+    tokens = np.array([[3, 1, 4, 0, 0], [2, 7, 1, 8, 2]], "int32")
+    inp = layers.Input((5,), dtype="int32")
+    emb = layers.Embedding(10, 4, mask_zero=True)
+    rnn = layers.SimpleRNN(3)
+    functional = nhanh.Model(inp, rnn(emb(inp)))
+    sequential = nhanh.Sequential([layers.Input((5,), dtype="int32"),
+                                   layers.Embedding(10, 4, mask_zero=True),
+                                   layers.SimpleRNN(3)])
+    sequential.set_weights(functional.get_weights())
+    out = to_numpy(functional(tokens))
+    np.testing.assert_allclose(out, to_numpy(sequential(tokens)), rtol=1e-6)
+    # the padded row equals the same tokens without padding
+    short = to_numpy(functional(tokens[:1, :3]))
+    np.testing.assert_allclose(out[0], short[0], rtol=1e-5, atol=1e-6)
