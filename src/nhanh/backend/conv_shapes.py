@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from nhanh import config
 
 
@@ -63,3 +65,13 @@ def transpose_pads(k: int, s: int, d: int, padding: str, output_padding) -> tupl
     total = s + k - 2 if output_padding is None else k + k % 2 - 2 + output_padding
     left = min(total // 2 + total % 2, k - 1)
     return left, total - left
+
+
+def window_counts(sizes, window, steps, spatial_pads) -> np.ndarray:
+    """How many real (unpadded) elements each output window covers, per output position."""
+    counts = np.ones((), np.float64)
+    for n, k, s, (lo, hi) in zip(sizes, window, steps, spatial_pads):
+        valid = np.concatenate([np.zeros(lo), np.ones(n), np.zeros(hi)])
+        per_axis = np.array([valid[i:i + k].sum() for i in range(0, n + lo + hi - k + 1, s)])
+        counts = np.multiply.outer(counts, per_axis)
+    return counts

@@ -9,11 +9,10 @@ that both engines pad identically; XLA then sees static pads and fuses them.
 from __future__ import annotations
 
 import jax.numpy as jnp
-import numpy as np
 from jax import lax
 
 from nhanh.backend.conv_shapes import (
-    as_tuple, data_format_of, padding_mode, same_pads, transpose_pads,
+    as_tuple, data_format_of, padding_mode, same_pads, transpose_pads, window_counts,
 )
 
 
@@ -114,23 +113,13 @@ def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None)
                              pads)
 
 
-def _window_counts(sizes, window, steps, spatial_pads) -> np.ndarray:
-    """How many real (unpadded) elements each output window covers, per output position."""
-    counts = np.ones((), np.float64)
-    for n, k, s, (lo, hi) in zip(sizes, window, steps, spatial_pads):
-        valid = np.concatenate([np.zeros(lo), np.ones(n), np.zeros(hi)])
-        per_axis = np.array([valid[i:i + k].sum() for i in range(0, n + lo + hi - k + 1, s)])
-        counts = np.multiply.outer(counts, per_axis)
-    return counts
-
-
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     inputs, window, steps, pads, axes, sizes, spatial_pads = _pool_setup(
         inputs, pool_size, strides, padding, data_format)
     sums = lax.reduce_window(inputs, 0.0 if jnp.issubdtype(inputs.dtype, jnp.floating) else 0,
                              lax.add, window, steps, pads)
     # Keras/TensorFlow 'same' average pooling divides by the number of real elements only.
-    counts = _window_counts(sizes, [window[a] for a in axes], [steps[a] for a in axes],
+    counts = window_counts(sizes, [window[a] for a in axes], [steps[a] for a in axes],
                             spatial_pads)
     shape = [1] * inputs.ndim
     for i, a in enumerate(axes):

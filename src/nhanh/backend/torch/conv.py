@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from nhanh.backend.conv_shapes import (
-    as_tuple, data_format_of, padding_mode, same_pads, transpose_pads,
+    as_tuple, data_format_of, padding_mode, same_pads, transpose_pads, window_counts,
 )
 
 from nhanh.backend.torch.numpy import _t
@@ -148,23 +147,13 @@ def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None)
     return _from_channels_first(_MAX[rank](x, pool, strides), data_format)
 
 
-def _window_counts(sizes, window, steps, pads) -> np.ndarray:
-    """How many real (unpadded) elements each output window covers, per output position."""
-    counts = np.ones((), np.float64)
-    for n, k, s, (lo, hi) in zip(sizes, window, steps, pads):
-        valid = np.concatenate([np.zeros(lo), np.ones(n), np.zeros(hi)])
-        per_axis = np.array([valid[i:i + k].sum() for i in range(0, n + lo + hi - k + 1, s)])
-        counts = np.multiply.outer(counts, per_axis)
-    return counts
-
-
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     x, rank, data_format, pool, strides, pads = _pool_setup(inputs, pool_size, strides,
                                                             padding, data_format)
     if not any(lo or hi for lo, hi in pads):
         return _from_channels_first(_AVG[rank](x, pool, strides), data_format)
     # Keras/TensorFlow 'same' average pooling divides by the number of real elements only.
-    counts = _window_counts(x.shape[2:], pool, strides, pads)
+    counts = window_counts(x.shape[2:], pool, strides, pads)
     sums = _AVG[rank](F.pad(x, _torch_pad(pads)), pool, strides) * math.prod(pool)
     y = sums / torch.as_tensor(counts, dtype=x.dtype, device=x.device)
     return _from_channels_first(y, data_format)
