@@ -153,3 +153,24 @@ def test_masks_flow_through_the_graph(np_rng):
     # the padded row equals the same tokens without padding
     short = to_numpy(functional(tokens[:1, :3]))
     np.testing.assert_allclose(out[0], short[0], rtol=1e-5, atol=1e-6)
+
+
+def test_config_round_trip_across_layer_families(np_rng):
+    seq = nhanh.Sequential([layers.Input((8, 8, 1)), layers.Conv2D(4, 3, padding="same"),
+                            layers.BatchNormalization(), layers.MaxPooling2D(),
+                            layers.Reshape((16, 4)), layers.LSTM(5, return_sequences=True),
+                            layers.Bidirectional(layers.GRU(3)), layers.Dense(2)])
+    clone = nhanh.Sequential.from_config(seq.get_config())
+    clone.set_weights(seq.get_weights())
+    x = np_rng.random((2, 8, 8, 1)).astype("float32")
+    np.testing.assert_allclose(clone.predict(x, verbose=0), seq.predict(x, verbose=0),
+                               rtol=1e-5, atol=1e-6)
+    a, b = layers.Input((5,)), layers.Input((5,))
+    attended = layers.MultiHeadAttention(2, 4)(layers.Reshape((5, 1))(a),
+                                               layers.Reshape((5, 1))(b))
+    model = nhanh.Model([a, b], layers.Flatten()(attended))
+    copy = nhanh.Model.from_config(model.get_config())
+    copy.set_weights(model.get_weights())
+    xs = [np_rng.random((3, 5)).astype("float32"), np_rng.random((3, 5)).astype("float32")]
+    np.testing.assert_allclose(copy.predict(xs, verbose=0), model.predict(xs, verbose=0),
+                               rtol=1e-5, atol=1e-6)
