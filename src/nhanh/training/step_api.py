@@ -1,0 +1,106 @@
+"""What one training or evaluation step does, as methods a Model may override.
+
+`train_step` / `test_step` run inside the engine's pure, compiled step; `value_and_grad` gives
+them gradients the same way on every backend, so a custom step is written once.
+"""
+
+from __future__ import annotations
+
+from nhanh import backend as _backend
+from nhanh import ops
+from nhanh.variables import StatelessScope
+
+
+def unpack_x_y_sample_weight(data):
+    """(x, y, sample_weight) from a batch given as x, (x,), (x, y) or (x, y, sample_weight)."""
+    if isinstance(data, list):
+        data = tuple(data)
+    if not isinstance(data, tuple):
+        return data, None, None
+    if len(data) == 1:
+        return data[0], None, None
+    if len(data) == 2:
+        return data[0], data[1], None
+    if len(data) == 3:
+        return data
+    raise ValueError(f"A batch is x, (x, y) or (x, y, sample_weight); got {len(data)} items.")
+
+
+class StepAPI:
+    """compute_loss / compute_metrics / value_and_grad / train_step / test_step."""
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None):
+        """Weighted sum of the per-output losses plus the layers' regularization losses."""
+        return self._compute_losses(y, y_pred, sample_weight)[0]
+
+    def _compute_losses(self, y, y_pred, sample_weight):
+        config = self._compile_config
+        ys, preds = config.match(y, "y"), config.match(y_pred, "the model's outputs")
+        total, per_output = 0.0, []
+        for loss, weight, yt, yp in zip(config.losses, config.loss_weights, ys, preds):
+            value = 0.0 if loss is None else loss(yt, yp, sample_weight=sample_weight)
+            per_output.append(value)
+            total = total + weight * value
+        for extra in self.losses:
+            total = total + extra
+        return total, per_output
+
+    def value_and_grad(self, fn, variables=None):
+        """((loss, aux), grads) of fn() -> (loss, aux), with respect to `variables` (by default
+        the trainable ones). For custom train_step(); works the same on every backend."""
+        variables = list(self.trainable_variables if variables is None else variables)
+        differentiated = set(map(id, variables))
+        changed: list = []  # Variables fn assigned to, in a fixed order (engines sort dicts)
+
+        def wrapped(params):
+            with StatelessScope(zip(variables, params)) as inner:
+                loss, aux = fn()
+            changed[:] = [v for v in inner.assigned if id(v) not in differentiated]
+            return loss, (aux, [inner.assigned[v] for v in changed])
+
+        grad_fn = _backend.get().value_and_grad(wrapped, has_aux=True)
+        (loss, (aux, updates)), grads = grad_fn([v.value for v in variables])
+        for v, value in zip(changed, updates):  # state fn changed: moving statistics, seeds...
+            v.assign(value)
+        return (loss, aux), grads
+
+    def train_step(self, data) -> dict:
+        """One optimizer step on a batch; returns the logs. Override to customise training."""
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
+
+        def forward():
+            y_pred = self(x, training=True)
+            loss, per_output = self._compute_losses(y, y_pred, sample_weight)
+            return loss, (y_pred, per_output)
+
+        (loss, (y_pred, per_output)), grads = self.value_and_grad(forward)
+        self.optimizer.apply(grads, self.trainable_variables)
+        self._track_losses(x, loss, per_output)
+        return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def test_step(self, data) -> dict:
+        """Update the metrics on a batch; returns the logs. Override to customise evaluation."""
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
+        y_pred = self(x, training=False)
+        loss, per_output = self._compute_losses(y, y_pred, sample_weight)
+        self._track_losses(x, loss, per_output)
+        return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def _track_losses(self, x, loss, per_output) -> None:
+        config = self._compile_config
+        first = x[0] if isinstance(x, (list, tuple)) else \
+            next(iter(x.values())) if isinstance(x, dict) else x
+        batch = ops.shape(first)[0]
+        config.loss_tracker.update_state(loss, sample_weight=batch)
+        for tracker, value in zip(config.output_loss_trackers, per_output):
+            tracker.update_state(value, sample_weight=batch)
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None) -> dict:
+        """Update the compiled metrics; returns every metric's result by name."""
+        config = self._compile_config
+        if config.metrics:
+            ys, preds = config.match(y, "y"), config.match(y_pred, "the model's outputs")
+            for i, metric, weighted in config.metrics:
+                metric.update_state(ys[i], preds[i],
+                                    sample_weight=sample_weight if weighted else None)
+        return {m.name: m.result() for m in self.metrics}
