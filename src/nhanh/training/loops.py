@@ -27,9 +27,9 @@ class Stretch:
     """How many steps the next compiled stretch runs: all of them when nothing is drawn,
     otherwise sized from the last stretch's time so the bar moves about every 0.1 s."""
 
-    def __init__(self, total: int, interactive: bool):
+    def __init__(self, total: int, interactive: bool, start: int = 1):
         self.total, self.interactive = total, interactive
-        self.size = 1 if interactive else max(total, 1)
+        self.size = start if interactive else max(total, 1)
 
     def next(self, done: int) -> int:
         return min(self.size, self.total - done)
@@ -85,7 +85,7 @@ def train_epoch(model, steps: Steps, arrays, order: np.ndarray, batch_size: int,
     state = steps.gather()
     try:
         loop, order_on_device = steps.loop("train", batch_size), ops.convert_to_tensor(order)
-        stretch = Stretch(full, bar.interactive)
+        stretch = Stretch(full, bar.interactive, steps.stretch_size)
         while done < full:
             count = stretch.next(done)
             started = time.perf_counter()
@@ -95,6 +95,8 @@ def train_epoch(model, steps: Steps, arrays, order: np.ndarray, batch_size: int,
                 shown = to_floats(steps.log_names, logs)  # waits for the stretch to finish
                 stretch.measured(count, time.perf_counter() - started)
                 bar.update(done, lambda: shown)
+        if bar.interactive:
+            steps.stretch_size = stretch.size  # the next epoch starts from what was learned
         if num_steps > full:
             batch = take_rows(arrays, _index(order, full * batch_size, len(order)))
             state, logs = steps.train(state, batch)

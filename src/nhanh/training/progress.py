@@ -56,8 +56,8 @@ class Progbar:
 
     def update(self, current: int, read_logs: Callable[[], Mapping[str, float]]) -> None:
         """Redraw if on a terminal and ~0.1 s have passed; only then are the logs read."""
-        if not self.interactive:
-            return
+        if not self.interactive or (self.target is not None and current >= self.target):
+            return  # the finished line is finish()'s to draw
         now = time.perf_counter()
         if now - self._last_draw < REFRESH_S:
             return
@@ -78,12 +78,11 @@ class Progbar:
     def _bar(self, current: int, done: bool) -> str:
         target = self.target if self.target is not None else current
         digits = len(str(target))
-        filled = WIDTH if done or not target else int(WIDTH * current / target)
-        if done or filled >= WIDTH:
+        if done or not target or current >= target:
             bar = "=" * WIDTH
-        else:
-            bar = "=" * max(filled - 1, 0) + (">" if filled else "") + "." * (WIDTH - max(filled, 1))
-            bar = bar[:WIDTH].ljust(WIDTH, ".")
+        else:  # Keras's rule: '=' for the steps done, '>' for the current one, '.' for the rest
+            filled = int(WIDTH * current / target)
+            bar = ("=" * (filled - 1) + ">")[:WIDTH].ljust(WIDTH, ".")
         return f"{current:>{digits}}/{target} [{bar}]"
 
     def _write(self, text: str) -> None:

@@ -52,6 +52,7 @@ class Steps:
         self.test = b.compile_step(self._counted("test", self._test), donate_state=True)
         self.predict = b.compile_step(self._counted("predict", self._predict))
         self._loops: dict = {}
+        self.stretch_size = 1  # steps per compiled stretch while a progress bar is drawn
 
     def loop(self, kind: str, batch_size: int, count: int | None = None):
         """The compiled loop of `kind` ('train', 'test', 'predict') for this batch size."""
