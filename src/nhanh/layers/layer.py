@@ -247,12 +247,13 @@ class Layer:
             kwargs["training"] = training
         if mask is not None and _accepts(type(self).call, "mask"):
             kwargs["mask"] = mask
-        self._call_losses = []
-        self._calling = True
+        set_plain = object.__setattr__  # bookkeeping: skip the tracking __setattr__ per call
+        set_plain(self, "_call_losses", [])
+        set_plain(self, "_calling", True)
         try:
             outputs = self.call(inputs, *args, **kwargs)
         finally:
-            self._calling = False
+            set_plain(self, "_calling", False)
         if self.activity_regularizer is not None:
             self.add_loss(self.activity_regularizer(outputs) / ops.cast(
                 ops.shape(outputs)[0], "float32"))
