@@ -75,3 +75,13 @@ def window_counts(sizes, window, steps, spatial_pads) -> np.ndarray:
         per_axis = np.array([valid[i:i + k].sum() for i in range(0, n + lo + hi - k + 1, s)])
         counts = np.multiply.outer(counts, per_axis)
     return counts
+
+
+def check_rank(inputs, kernel, name: str) -> int:
+    """The spatial rank (1, 2 or 3) of a convolution's inputs, checked against the kernel."""
+    rank = inputs.ndim - 2
+    if rank not in (1, 2, 3) or kernel.ndim != inputs.ndim:
+        raise ValueError(f"{name} needs inputs of rank 3, 4 or 5 and a kernel of the same rank; "
+                         f"got inputs of shape {tuple(inputs.shape)} and kernel of shape "
+                         f"{tuple(kernel.shape)}.")
+    return rank

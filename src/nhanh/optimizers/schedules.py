@@ -46,48 +46,39 @@ def _decay_progress(step, decay_steps: float, staircase: bool):
     return ops.floor(p) if staircase else p
 
 
-class ExponentialDecay(LearningRateSchedule):
-    """initial_learning_rate * decay_rate ** (step / decay_steps), floored with staircase."""
+class _TimeDecay(LearningRateSchedule):
+    """What ExponentialDecay and InverseTimeDecay share: arguments, checks and config."""
 
     def __init__(self, initial_learning_rate: float, decay_steps: float, decay_rate: float,
-                 staircase: bool = False, name: str = "ExponentialDecay"):
+                 staircase: bool = False, name: str | None = None):
         owner = type(self).__name__
         self.initial_learning_rate = _number(owner, "initial_learning_rate", initial_learning_rate)
         self.decay_steps = _number(owner, "decay_steps", decay_steps, positive=True)
         self.decay_rate = _number(owner, "decay_rate", decay_rate)
         self.staircase = bool(staircase)
-        self.name = name
+        self.name = name or owner
+
+    def get_config(self) -> dict:
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
+                "staircase": self.staircase, "name": self.name}
+
+
+class ExponentialDecay(_TimeDecay):
+    """initial_learning_rate * decay_rate ** (step / decay_steps), floored with staircase."""
 
     def __call__(self, step):
         p = _decay_progress(step, self.decay_steps, self.staircase)
         return self.initial_learning_rate * ops.power(float(self.decay_rate), p)
 
-    def get_config(self) -> dict:
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase, "name": self.name}
 
-
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_TimeDecay):
     """initial_learning_rate / (1 + decay_rate * step / decay_steps), floored with staircase."""
-
-    def __init__(self, initial_learning_rate: float, decay_steps: float, decay_rate: float,
-                 staircase: bool = False, name: str = "InverseTimeDecay"):
-        owner = type(self).__name__
-        self.initial_learning_rate = _number(owner, "initial_learning_rate", initial_learning_rate)
-        self.decay_steps = _number(owner, "decay_steps", decay_steps, positive=True)
-        self.decay_rate = _number(owner, "decay_rate", decay_rate)
-        self.staircase = bool(staircase)
-        self.name = name
 
     def __call__(self, step):
         p = _decay_progress(step, self.decay_steps, self.staircase)
         return self.initial_learning_rate / (1.0 + float(self.decay_rate) * p)
 
-    def get_config(self) -> dict:
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase, "name": self.name}
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):

@@ -12,7 +12,8 @@ import jax.numpy as jnp
 from jax import lax
 
 from nhanh.backend.conv_shapes import (
-    as_tuple, data_format_of, padding_mode, same_pads, transpose_pads, window_counts,
+    as_tuple, check_rank, data_format_of, padding_mode, same_pads, transpose_pads,
+    window_counts,
 )
 
 
@@ -24,15 +25,6 @@ def _specs(rank: int, data_format: str, kernel_spec: str = "IO") -> tuple[str, s
     spatial = "DHW"[3 - rank:]
     lhs = f"N{spatial}C" if data_format == "channels_last" else f"NC{spatial}"
     return lhs, spatial + kernel_spec, lhs
-
-
-def _check_rank(inputs, kernel, name: str) -> int:
-    rank = inputs.ndim - 2
-    if rank not in (1, 2, 3) or kernel.ndim != inputs.ndim:
-        raise ValueError(f"{name} needs inputs of rank 3, 4 or 5 and a kernel of the same rank; "
-                         f"got inputs of shape {tuple(inputs.shape)} and kernel of shape "
-                         f"{tuple(kernel.shape)}.")
-    return rank
 
 
 def _common_dtype(inputs, kernel):
@@ -47,7 +39,7 @@ def _common_dtype(inputs, kernel):
 
 def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
     inputs, kernel = jnp.asarray(inputs), jnp.asarray(kernel)
-    rank = _check_rank(inputs, kernel, "conv")
+    rank = check_rank(inputs, kernel, "conv")
     data_format, padding = data_format_of(data_format), padding_mode(padding)
     strides = as_tuple(strides, rank, "strides")
     dilation = as_tuple(dilation_rate, rank, "dilation_rate")
@@ -68,7 +60,7 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
 def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None,
                    data_format=None, dilation_rate=1):
     inputs, kernel = jnp.asarray(inputs), jnp.asarray(kernel)
-    rank = _check_rank(inputs, kernel, "conv_transpose")
+    rank = check_rank(inputs, kernel, "conv_transpose")
     data_format, padding = data_format_of(data_format), padding_mode(padding)
     strides = as_tuple(strides, rank, "strides")
     dilation = as_tuple(dilation_rate, rank, "dilation_rate")

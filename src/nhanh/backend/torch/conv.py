@@ -15,7 +15,8 @@ import torch
 import torch.nn.functional as F
 
 from nhanh.backend.conv_shapes import (
-    as_tuple, data_format_of, padding_mode, same_pads, transpose_pads, window_counts,
+    as_tuple, check_rank, data_format_of, padding_mode, same_pads, transpose_pads,
+    window_counts,
 )
 
 from nhanh.backend.torch.numpy import _t
@@ -58,21 +59,12 @@ _MAX = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
 _AVG = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
 
 
-def _check_rank(inputs, kernel, name: str) -> int:
-    rank = inputs.ndim - 2
-    if rank not in (1, 2, 3) or kernel.ndim != inputs.ndim:
-        raise ValueError(f"{name} needs inputs of rank 3, 4 or 5 and a kernel of the same rank; "
-                         f"got inputs of shape {tuple(inputs.shape)} and kernel of shape "
-                         f"{tuple(kernel.shape)}.")
-    return rank
-
-
 # --- ops ----------------------------------------------------------------------------------
 
 
 def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
     inputs, kernel = _t(inputs), _t(kernel)
-    rank = _check_rank(inputs, kernel, "conv")
+    rank = check_rank(inputs, kernel, "conv")
     data_format, padding = data_format_of(data_format), padding_mode(padding)
     strides = as_tuple(strides, rank, "strides")
     dilation = as_tuple(dilation_rate, rank, "dilation_rate")
@@ -94,7 +86,7 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
 def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None,
                    data_format=None, dilation_rate=1):
     inputs, kernel = _t(inputs), _t(kernel)
-    rank = _check_rank(inputs, kernel, "conv_transpose")
+    rank = check_rank(inputs, kernel, "conv_transpose")
     data_format, padding = data_format_of(data_format), padding_mode(padding)
     strides = as_tuple(strides, rank, "strides")
     dilation = as_tuple(dilation_rate, rank, "dilation_rate")
