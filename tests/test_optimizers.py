@@ -41,6 +41,25 @@ def run_nhanh(opt, w0, grads):
     return history
 
 
+def run_in_training_step(opt, w0, grads):
+    """apply() as a training step runs it: inside a donated scope that owns the buffers, where
+    an engine with in-place update rules (PyTorch's foreach kernels) uses them."""
+    ws = [Variable(w.copy()) for w in w0]
+    opt.build(ws)
+    state_vars = ws + opt.variables
+    state = [nhanh.backend.get().copy(v.value) for v in state_vars]
+    history = []
+    for step in grads:
+        with StatelessScope(dict(zip(state_vars, state)), donated=True) as scope:
+            opt.apply([ops.convert_to_tensor(g) for g in step], ws)
+            state = [scope.get(v) for v in state_vars]
+        history.append([to_numpy(s) for s in state[: len(ws)]])
+    return history
+
+
+RUNNERS = {"eager": run_nhanh, "training-step": run_in_training_step}
+
+
 # --- Keras's update rules, written out in float64 NumPy -----------------------------------
 
 def keras_reference(name, kwargs, w0, grads):
@@ -124,10 +143,11 @@ def _ids(cases):
 IDS = _ids(CASES)
 
 
+@pytest.mark.parametrize("run", RUNNERS.values(), ids=RUNNERS)
 @pytest.mark.parametrize("name,kwargs", CASES + EPSILON_CASES, ids=_ids(CASES + EPSILON_CASES))
-def test_matches_keras_formula(name, kwargs, np_rng):
+def test_matches_keras_formula(name, kwargs, run, np_rng):
     w0, grads = make_problem(np_rng)
-    got = run_nhanh(getattr(optimizers, name)(**kwargs), w0, grads)
+    got = run(getattr(optimizers, name)(**kwargs), w0, grads)
     want = keras_reference(name, kwargs, w0, grads)
     for step, (g, w) in enumerate(zip(got, want)):
         for a, b in zip(g, w):
@@ -181,11 +201,12 @@ def torch_reference(name, kwargs, w0, grads):
     return history
 
 
+@pytest.mark.parametrize("run", RUNNERS.values(), ids=RUNNERS)
 @pytest.mark.parametrize("name,kwargs", CASES, ids=IDS)
-def test_matches_torch_optim(name, kwargs, np_rng):
+def test_matches_torch_optim(name, kwargs, run, np_rng):
     w0, grads = make_problem(np_rng)
     want = torch_reference(name, kwargs, w0, grads)
-    got = run_nhanh(getattr(optimizers, name)(**kwargs), w0, grads)
+    got = run(getattr(optimizers, name)(**kwargs), w0, grads)
     # SGD and Adagrad are the same algorithm up to float32 rounding; Adam and RMSprop differ
     # by epsilon placement (see torch_reference), below 1e-5 on this problem.
     atol = 1e-5 if name in ("Adam", "RMSprop") else 1e-6
@@ -430,6 +451,53 @@ def test_compiled_step_sees_a_new_learning_rate():
     opt.learning_rate = 0.01  # as a callback would, between steps
     state = compiled([v.value for v in state_vars], g)
     np.testing.assert_allclose(to_numpy(state[0]), [-0.11], rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop", "Adagrad"])
+def test_training_step_updates_in_place_on_torch_only(name):
+    """In a donated scope PyTorch writes the update into the buffers it was given (no new
+    allocation per weight); JAX returns new arrays. Outside one, nothing is written in place."""
+    w = Variable(np.ones(3, "float32"))
+    opt = getattr(optimizers, name)(0.1)
+    opt.build([w])
+    state_vars = [w] + opt.variables
+    g = ops.convert_to_tensor(np.full(3, 0.5, "float32"))
+    for donated in (True, False):
+        state = [nhanh.backend.get().copy(v.value) for v in state_vars]
+        with StatelessScope(dict(zip(state_vars, state)), donated=donated) as scope:
+            opt.apply([g], [w])
+            new = scope.get(w)
+        in_place = donated and nhanh.config.backend() == "torch"
+        assert (new is state[0]) == in_place
+        assert (to_numpy(state[0]) < 1).all() == in_place  # the given buffer changed or not
+        assert (to_numpy(new) < 1).all()
+    np.testing.assert_array_equal(w.numpy(), np.ones(3))
+
+
+def test_a_subclass_with_its_own_rule_is_not_bypassed():
+    class HalfSGD(optimizers.SGD):
+        def update_step(self, grad, variable, learning_rate):
+            variable.assign_sub(0.5 * learning_rate * grad)
+
+    w0, grads = make_problem(np.random.default_rng(0))
+    got = run_in_training_step(HalfSGD(0.1), w0, grads)
+    want = keras_reference("SGD", {"learning_rate": 0.05}, w0, grads)
+    np.testing.assert_allclose(got[-1][0], want[-1][0], rtol=1e-5, atol=1e-6)
+
+
+def test_in_place_is_refused_for_a_buffer_another_variable_took():
+    """A step that hands a weight's buffer to another Variable (here an EMA copy) before the
+    update must leave that Variable's new value as it was handed over."""
+    w, copy_of_w = Variable(np.ones(2, "float32")), Variable(np.zeros(2, "float32"))
+    opt = optimizers.SGD(0.5)
+    opt.build([w])
+    state_vars = [w, copy_of_w] + opt.variables
+    state = [nhanh.backend.get().copy(v.value) for v in state_vars]
+    with StatelessScope(dict(zip(state_vars, state)), donated=True) as scope:
+        copy_of_w.assign(w.value)
+        opt.apply([np.ones(2, "float32")], [w])
+        np.testing.assert_allclose(to_numpy(scope.get(copy_of_w)), [1.0, 1.0])
+        np.testing.assert_allclose(to_numpy(scope.get(w)), [0.5, 0.5])
 
 
 def test_stateless_apply_returns_new_values():

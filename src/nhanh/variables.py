@@ -17,11 +17,22 @@ _scopes: list["StatelessScope"] = []
 
 
 class StatelessScope:
-    """Maps Variables to values; assignments inside are recorded, not applied."""
+    """Maps Variables to values; assignments inside are recorded, not applied.
 
-    def __init__(self, mapping=None):
+    `donated`: the mapped values belong to the scope's owner (a training step that was handed
+    the state to replace), so an engine may update them in place instead of allocating.
+    """
+
+    def __init__(self, mapping=None, donated: bool = False):
         self.values: dict[Variable, object] = dict(mapping or {})
         self.assigned: dict[Variable, object] = {}
+        self.donated = donated
+
+    def owned_value(self, variable: "Variable"):
+        """The value of `variable` if this scope may update it in place, else None."""
+        if self.donated and variable not in self.assigned:
+            return self.values.get(variable)
+        return None
 
     def get(self, variable: "Variable"):
         if variable in self.assigned:
@@ -43,6 +54,10 @@ class StatelessScope:
 
 def in_stateless_scope() -> bool:
     return bool(_scopes)
+
+
+def current_scope() -> StatelessScope | None:
+    return _scopes[-1] if _scopes else None
 
 
 _name_counts: dict[str, int] = {}

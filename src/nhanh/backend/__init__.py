@@ -20,6 +20,7 @@ CONTRACT: dict[str, str] = {
     "NAME": "the backend's name, 'jax' or 'torch'",
     "convert_to_tensor": "(x, dtype=None) -> array; numbers, numpy arrays, lists, arrays",
     "convert_to_numpy": "(x) -> numpy.ndarray (a host copy)",
+    "copy": "(x) -> a new array with x's values that shares no memory with x",
     "eager_scope": "() -> context manager inside which ops compute concrete values even while"
     " a function is being traced (Variables created during shape inference)",
     "is_tensor": "(x) -> bool: x is this engine's array",
@@ -38,6 +39,9 @@ CONTRACT: dict[str, str] = {
     " fn(state, *args); with donate_state the engine may reuse state's buffers",
     "eval_shape": "(fn, specs, probe=2) -> fn's outputs (same nesting) as shape tuples, fn called"
     " on arrays given as (shape, dtype) specs; None dims are probed with size `probe`",
+    "update_rules": "dict: optimizer rule name ('sgd', 'adam', ...) -> an in-place multi-tensor"
+    " update (see backend/torch/update_rules.py); empty where the compiler fuses the"
+    " optimizers' own update_step (JAX)",
     # --- numpy-style ops: same names and meaning as numpy ---
     "numpy": "module of numpy-style functions; see NUMPY_OPS",
     # --- neural-network ops ---

@@ -34,6 +34,9 @@ class Adagrad(Optimizer):
         accumulator.assign_add(ops.square(g))
         variable.assign_sub(lr * g / ops.sqrt(accumulator.value + self.epsilon))
 
+    def in_place_rule(self) -> tuple[str, dict]:
+        return "adagrad", {"epsilon": self.epsilon}
+
     def get_config(self) -> dict:
         return {**super().get_config(),
                 "initial_accumulator_value": self.initial_accumulator_value,

@@ -49,6 +49,10 @@ class Adam(Optimizer):
             v_used = v_hat.value
         variable.assign_sub(m.value * alpha / (ops.sqrt(v_used) + self.epsilon))
 
+    def in_place_rule(self) -> tuple[str, dict]:
+        return "adam", {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
+                        "amsgrad": self.amsgrad}
+
     def get_config(self) -> dict:
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
                 "epsilon": self.epsilon, "amsgrad": self.amsgrad}

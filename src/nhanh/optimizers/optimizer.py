@@ -20,11 +20,12 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from nhanh import backend as _backend
 from nhanh import config, ops
 from nhanh.optimizers import clipping
 from nhanh.optimizers import schedules as _schedules
 from nhanh.optimizers.schedules import LearningRateSchedule
-from nhanh.variables import StatelessScope, Variable, unwrap
+from nhanh.variables import StatelessScope, Variable, current_scope, unwrap
 
 # Keras 3 arguments nhanh does not implement, with the value that means "off". A Keras config
 # carries them all, so from_config accepts them at these values and refuses anything else.
@@ -177,6 +178,12 @@ class Optimizer:
         """Update `variable` (and its slots) from one gradient, through assign* only."""
         raise NotImplementedError(f"{type(self).__name__} must define update_step().")
 
+    def in_place_rule(self) -> tuple[str, dict] | None:
+        """(name, hyperparameters) of an engine's in-place, multi-tensor form of update_step
+        (backend `update_rules`), or None. Used only while update_step is the one defined
+        next to this method, so a subclass that changes the rule gets its own update_step."""
+        return None
+
     # --- state ---------------------------------------------------------------------------
 
     @property
@@ -304,11 +311,38 @@ class Optimizer:
         self.build(variables)
         grads = self._transform_gradients(grads)
         learning_rate = self._current_learning_rate()
-        for g, v in zip(grads, variables):
-            self.update_step(g, v, learning_rate)
+        if not self._update_in_place(grads, variables, learning_rate):
+            for g, v in zip(grads, variables):
+                self.update_step(g, v, learning_rate)
+        for v in variables:
             if v.constraint is not None:
                 v.assign(v.constraint(v.value))
         self._iterations.assign_add(1)
+
+    def _update_in_place(self, grads: list, variables: list[Variable], learning_rate) -> bool:
+        """Run the engine's in-place rule when there is one and the training step owns every
+        buffer it would write (a donated scope; no buffer shared); False leaves it to
+        update_step."""
+        rule, scope = self.in_place_rule(), current_scope()
+        if rule is None or scope is None or not scope.donated:
+            return False
+        kernel = _backend.get().update_rules.get(rule[0])
+        cls = type(self)
+        owner = next(k for k in cls.__mro__ if "in_place_rule" in k.__dict__)
+        if kernel is None or cls.update_step is not owner.update_step:
+            return False
+        params = [scope.owned_value(v) for v in variables]
+        slots = {n: [scope.owned_value(self._slots[v][n]) for v in variables]
+                 for group in self.slot_groups() for n in group}
+        buffers = params + [t for values in slots.values() for t in values]
+        taken = {id(t) for t in scope.assigned.values()}  # already handed to another Variable
+        if any(t is None or id(t) in taken for t in buffers) or \
+                len({id(t) for t in buffers}) < len(buffers):
+            return False
+        grads = [g if ops.dtype(g) == v.dtype else ops.cast(g, v.dtype)
+                 for g, v in zip(grads, variables)]
+        kernel(params, grads, slots, learning_rate, self._iterations.value, **rule[1])
+        return True
 
     def apply_gradients(self, grads_and_vars: Iterable[tuple[Any, Variable]]) -> Variable:
         """Keras's spelling: apply() on (gradient, variable) pairs; returns `iterations`."""

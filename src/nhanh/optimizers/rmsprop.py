@@ -54,6 +54,10 @@ class RMSprop(Optimizer):
         else:
             variable.assign_sub(increment)
 
+    def in_place_rule(self) -> tuple[str, dict]:
+        return "rmsprop", {"rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon,
+                           "centered": self.centered}
+
     def get_config(self) -> dict:
         return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
                 "epsilon": self.epsilon, "centered": self.centered}

@@ -39,5 +39,8 @@ class SGD(Optimizer):
         else:
             variable.assign_add(m.value)
 
+    def in_place_rule(self) -> tuple[str, dict]:
+        return "sgd", {"momentum": self.momentum, "nesterov": self.nesterov}
+
     def get_config(self) -> dict:
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}

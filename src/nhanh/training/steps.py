@@ -52,6 +52,7 @@ class Steps:
         self.test = b.compile_step(self._counted("test", self._test), donate_state=True)
         self.predict = b.compile_step(self._counted("predict", self._predict))
         self._loops: dict = {}
+        self._owned: dict[int, object] = {}  # id -> buffer, for the state the steps returned
         self.stretch_size = 1  # steps per compiled stretch while a progress bar is drawn
 
     def loop(self, kind: str, batch_size: int, count: int | None = None):
@@ -85,12 +86,25 @@ class Steps:
         return (self.trainable, self.non_trainable, self.optimizer, self.metrics)
 
     def gather(self) -> tuple:
-        return tuple([v._value for v in group] for group in self.groups())
+        """The state, as buffers the steps own: the engines update them in place (PyTorch) or
+        donate them (JAX), so a value that came from outside (set_weights(), a shared array)
+        is copied first, once."""
+        return tuple([self._own(v) for v in group] for group in self.groups())
+
+    def _own(self, variable: Variable):
+        value = variable._value
+        if self._owned.get(id(value)) is not value:
+            value = variable._value = _backend.get().copy(value)
+        return value
 
     def scatter(self, state) -> None:
+        owned: dict[int, object] = {}
         for group, values in zip(self.groups(), state):
             for v, value in zip(group, values):
                 v._value = value
+                # A buffer the step returned for two Variables is owned by neither.
+                owned[id(value)] = None if id(value) in owned else value
+        self._owned = owned
 
     def gather_metrics(self) -> list:
         return [v._value for v in self.metrics]
@@ -104,7 +118,7 @@ class Steps:
         mapping = {}
         for group, values in zip(self.groups(), state):
             mapping.update(zip(group, values))
-        return StatelessScope(mapping)
+        return StatelessScope(mapping, donated=True)
 
     def _logs(self, logs: dict) -> list:
         """A step's logs dict as a list (engines may reorder dict keys); names kept aside."""

@@ -7,6 +7,7 @@ from nhanh.backend.jax.core import (
     compile_step,
     convert_to_numpy,
     convert_to_tensor,
+    copy,
     dtype_of,
     eager_scope,
     eval_shape,
@@ -19,3 +20,5 @@ from nhanh.backend.jax.core import (
     stop_gradient,
     value_and_grad,
 )
+
+update_rules: dict = {}  # XLA fuses each optimizer's own update_step

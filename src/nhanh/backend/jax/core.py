@@ -33,6 +33,10 @@ def convert_to_numpy(x) -> np.ndarray:
     return np.asarray(x)
 
 
+def copy(x):
+    return jnp.array(x, copy=True)
+
+
 def is_tensor(x) -> bool:
     return isinstance(x, jax.Array)
 

@@ -1,12 +1,14 @@
 """PyTorch engine: eager tensors, torch.autograd, optional torch.compile."""
 
 from nhanh.backend.torch import conv, nn, numpy, random, rnn
+from nhanh.backend.torch.update_rules import RULES as update_rules
 from nhanh.backend.torch.core import (
     NAME,
     cast,
     compile_step,
     convert_to_numpy,
     convert_to_tensor,
+    copy,
     dtype_of,
     eager_scope,
     eval_shape,

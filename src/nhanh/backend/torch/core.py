@@ -67,8 +67,14 @@ def convert_to_numpy(x) -> np.ndarray:
         x = x.detach()
         if x.dtype == torch.bfloat16:
             x = x.float()
-        return x.cpu().numpy()
+        # A copy even on the CPU: training updates weights in place, and get_weights() taken
+        # earlier (EarlyStopping's best weights, say) must not change with them.
+        return x.numpy().copy() if x.device.type == "cpu" else x.cpu().numpy()
     return np.asarray(x)
+
+
+def copy(x):
+    return x.clone()
 
 
 def is_tensor(x) -> bool:
