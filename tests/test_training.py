@@ -315,3 +315,39 @@ def test_subclassed_model_trains():
     assert len(model.trainable_weights) == 4
     out = model(x[:3].astype("float32"))
     assert to_numpy(out).shape == (3, 1)
+
+
+def test_training_leaves_arrays_held_outside_alone():
+    """Training updates its own buffers (in place on PyTorch): weights read earlier, arrays
+    given to set_weights() and the best weights EarlyStopping keeps do not change with it."""
+    x, y = linear_data()
+    model = linear_model()
+    given = [w.copy() + 1.0 for w in model.get_weights()]
+    model.set_weights(given)
+    kept = [w.copy() for w in given]
+    before = model.get_weights()
+    before_kept = [w.copy() for w in before]
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+    for a, b in zip(given + before, kept + before_kept):
+        np.testing.assert_array_equal(a, b)
+    assert not np.allclose(model.get_weights()[0], before_kept[0])
+
+
+def test_early_stopping_restores_the_best_weights_seen():
+    x, y = linear_data()
+    model = linear_model()
+    seen = []
+
+    def overshoot_late(epoch, logs):  # a learning rate that helps, then makes things worse
+        model.optimizer.learning_rate = 0.3 if epoch < 3 else 6.0
+
+    record = callbacks.LambdaCallback(
+        on_epoch_begin=overshoot_late,
+        on_epoch_end=lambda epoch, logs: seen.append((logs["loss"], model.get_weights())))
+    stop = callbacks.EarlyStopping(monitor="loss", patience=2, restore_best_weights=True)
+    model.fit(x, y, batch_size=100, epochs=8, verbose=0, callbacks=[record, stop])
+    losses = [loss for loss, _ in seen]
+    best = int(np.argmin(losses))
+    assert 0 < best < len(seen) - 1 < 7  # stopped early, after the best epoch
+    for a, b in zip(model.get_weights(), seen[best][1]):
+        np.testing.assert_array_equal(a, b)

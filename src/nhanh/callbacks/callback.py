@@ -66,7 +66,12 @@ class CallbackList:
         if not hook.startswith("on_"):
             raise AttributeError(hook)
 
-        def call(*args, **kwargs):
+        arity = 2 if hook in BATCH_HOOKS or hook.startswith("on_epoch_") else 1
+
+        def call(*args):
+            # Keras hands every hook its logs positionally, {} when there are none yet, and
+            # LambdaCallback functions are written for exactly that.
+            args = args + ({},) * (arity - len(args))
             for cb in self.callbacks:
-                getattr(cb, hook)(*args, **kwargs)
+                getattr(cb, hook)(*args)
         return call

@@ -5,7 +5,7 @@ from __future__ import annotations
 from nhanh.callbacks.callback import Callback
 
 _HOOKS = {"on_epoch_begin", "on_epoch_end", "on_batch_begin", "on_batch_end",
-          "on_train_begin", "on_train_end"}
+          "on_train_batch_begin", "on_train_batch_end", "on_train_begin", "on_train_end"}
 
 
 class LambdaCallback(Callback):
@@ -21,4 +21,5 @@ class LambdaCallback(Callback):
                 object.__setattr__(self, name, fn)
 
     def wants_batch_logs(self) -> bool:
-        return bool(self._hooks.get("on_batch_begin") or self._hooks.get("on_batch_end"))
+        return any(self._hooks.get(h) for h in ("on_batch_begin", "on_batch_end",
+                                                 "on_train_batch_begin", "on_train_batch_end"))
