@@ -154,3 +154,22 @@ def test_dropout_keeps_expectation():
     y = to_numpy(nhanh.random.dropout(x, 0.25, seed=1))
     assert set(np.unique(y)) <= {0.0, np.float32(1.0 / 0.75)}
     assert abs((y == 0).mean() - 0.25) < 0.02
+
+
+def test_slice_and_slice_update_match_numpy_indexing():
+    x = np.arange(24.0, dtype="float32").reshape(4, 6)
+    got = ops.slice(ops.convert_to_tensor(x), (1, 2), (2, 3))
+    np.testing.assert_array_equal(to_numpy(got), x[1:3, 2:5])
+    new = ops.slice_update(ops.convert_to_tensor(x), (2, 1), ops.convert_to_tensor(-np.ones(
+        (2, 2), "float32")))
+    want = x.copy()
+    want[2:4, 1:3] = -1
+    np.testing.assert_array_equal(to_numpy(new), want)
+
+
+def test_slice_with_a_traced_start_inside_a_compiled_step():
+    x = ops.convert_to_tensor(np.arange(10.0, dtype="float32"))
+    step = nhanh.backend.get().compile_step(lambda x, start: ops.slice(x, (start,), (3,)))
+    for start in (0, 4, 7):
+        np.testing.assert_array_equal(to_numpy(step(x, ops.convert_to_tensor(start))),
+                                      np.arange(start, start + 3.0))

@@ -35,8 +35,13 @@ CONTRACT: dict[str, str] = {
     "fori_loop": "(lower, upper, body, init) -> body(i, carry) applied for i in [lower, upper);"
     " bounds may be traced values, so one compiled loop serves every trip count",
     "platform": "() -> 'cpu', 'gpu' or 'tpu': where arrays live by default",
-    "compile_step": "(fn, donate_state=False) -> fn compiled once per input signature;"
-    " fn(state, *args); with donate_state the engine may reuse state's buffers",
+    "compile_step": "(fn, donate_state=False, mode='auto') -> fn compiled once per input"
+    " signature; fn(state, *args); with donate_state the engine may reuse state's buffers;"
+    " mode 'eager' (run fn as Python), 'auto' (the engine's default compilation) or 'jit'"
+    " (compile=True: the strongest compiler the engine has)",
+    "compile_loop": "(fn, donate_state=False, mode='auto') -> a function whose fori_loop runs"
+    " compiled steps: one program on JAX, a Python loop over them on PyTorch",
+    "compiled_loops": "bool: compile_loop makes the whole loop one program (JAX)",
     "eval_shape": "(fn, specs, probe=2) -> fn's outputs (same nesting) as shape tuples, fn called"
     " on arrays given as (shape, dtype) specs; None dims are probed with size `probe`",
     "update_rules": "dict: optimizer rule name ('sgd', 'adam', ...) -> an in-place multi-tensor"
@@ -62,7 +67,7 @@ NUMPY_OPS = (
     "isnan isinf isfinite reshape transpose expand_dims squeeze concatenate stack split tile "
     "repeat take take_along_axis broadcast_to flip zeros ones full zeros_like ones_like "
     "full_like arange eye linspace diag triu tril pad sort argsort top_k count_nonzero "
-    "nan_to_num swapaxes moveaxis slice_update"
+    "nan_to_num swapaxes moveaxis slice slice_update"
 ).split()
 
 NN_OPS = (

@@ -56,6 +56,13 @@ class Mean(Metric):
         self.count = self.add_variable((), "zeros", name="count")
 
     def update_state(self, values, sample_weight=None) -> None:
+        if isinstance(sample_weight, (int, float)) and ops.is_tensor(values) \
+                and ops.ndim(values) == 0:
+            # One number with a plain weight (a loss tracker's batch mean and batch size):
+            # the same sums without the per-sample reshaping.
+            self.total.assign_add(ops.cast(values, self.dtype) * sample_weight)
+            self.count.assign_add(float(sample_weight))
+            return
         values, sample_weight = reduce_to_samplewise_values(values, sample_weight, ops.mean,
                                                             self.dtype)
         self.total.assign_add(ops.sum(values))

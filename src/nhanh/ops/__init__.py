@@ -103,8 +103,8 @@ def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, paddin
 
 def safe_divide(x, y):
     """x / y, with 0 where y is 0 (for means over empty sets)."""
-    y_safe = where(equal(y, 0), 1, y)  # noqa: F821
-    return where(equal(y, 0), 0, divide(x, y_safe))  # noqa: F821
+    zero = equal(y, 0)  # noqa: F821
+    return where(zero, 0, divide(x, where(zero, 1, y)))  # noqa: F821
 
 
 def __getattr__(name):

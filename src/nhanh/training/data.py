@@ -163,6 +163,13 @@ def take_rows(arrays, index):
     return _map_tree(arrays, lambda a: ops.take(a, index, axis=0))
 
 
+def slice_rows(arrays, start, count: int):
+    """Rows [start, start + count) of every array: a view on PyTorch, a dynamic slice inside
+    a compiled JAX loop (start may be a traced value there)."""
+    return _map_tree(arrays, lambda a: ops.slice(a, (start,) + (0,) * (ops.ndim(a) - 1),
+                                                 (count,) + tuple(ops.shape(a)[1:])))
+
+
 def _map_tree(value, fn):
     if value is None:
         return None

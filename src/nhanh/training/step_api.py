@@ -36,14 +36,16 @@ class StepAPI:
     def _compute_losses(self, y, y_pred, sample_weight):
         config = self._compile_config
         ys, preds = config.match(y, "y"), config.match(y_pred, "the model's outputs")
-        total, per_output = 0.0, []
+        total, per_output = None, []
         for loss, weight, yt, yp in zip(config.losses, config.loss_weights, ys, preds):
             value = 0.0 if loss is None else loss(yt, yp, sample_weight=sample_weight)
             per_output.append(value)
-            total = total + weight * value
+            if loss is not None:
+                weighted = value if weight == 1 else weight * value
+                total = weighted if total is None else total + weighted
         for extra in self.losses:
-            total = total + extra
-        return total, per_output
+            total = extra if total is None else total + extra
+        return (0.0 if total is None else total), per_output
 
     def value_and_grad(self, fn, variables=None):
         """((loss, aux), grads) of fn() -> (loss, aux), with respect to `variables` (by default

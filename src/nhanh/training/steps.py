@@ -18,7 +18,7 @@ import logging
 
 from nhanh import backend as _backend
 from nhanh import ops
-from nhanh.training.data import take_rows
+from nhanh.training.data import slice_rows, take_rows
 from nhanh.variables import StatelessScope, Variable
 
 log = logging.getLogger("nhanh")
@@ -47,10 +47,13 @@ class Steps:
         self.log_names = model.metrics_names
         self.trace_counts = {k: 0 for k in ("train", "test", "predict", "train_loop",
                                             "test_loop", "predict_loop")}
+        self.mode = compile_mode(model)
         b = _backend.get()
-        self.train = b.compile_step(self._counted("train", self._train), donate_state=True)
-        self.test = b.compile_step(self._counted("test", self._test), donate_state=True)
-        self.predict = b.compile_step(self._counted("predict", self._predict))
+        self.train = b.compile_step(self._counted("train", self._train), donate_state=True,
+                                    mode=self.mode)
+        self.test = b.compile_step(self._counted("test", self._test), donate_state=True,
+                                   mode=self.mode)
+        self.predict = b.compile_step(self._counted("predict", self._predict), mode=self.mode)
         self._loops: dict = {}
         self._owned: dict[int, object] = {}  # id -> buffer, for the state the steps returned
         self.stretch_size = 1  # steps per compiled stretch while a progress bar is drawn
@@ -62,8 +65,11 @@ class Steps:
             fn = functools.partial(getattr(self, f"_{kind}_loop"), batch_size, count) \
                 if kind == "predict" else functools.partial(getattr(self, f"_{kind}_loop"),
                                                             batch_size)
-            self._loops[key] = _backend.get().compile_step(
-                self._counted(f"{kind}_loop", fn), donate_state=kind != "predict")
+            b = _backend.get()
+            if b.compiled_loops:  # elsewhere the loop is Python: only its steps compile
+                fn = self._counted(f"{kind}_loop", fn)
+            self._loops[key] = b.compile_loop(fn, donate_state=kind != "predict",
+                                              mode=self.mode)
         return self._loops[key]
     @staticmethod
     def key_of(model) -> tuple:
@@ -75,7 +81,7 @@ class Steps:
     def _counted(self, kind: str, fn):
         def traced(*args):
             self.trace_counts[kind] += 1
-            if _backend.get().NAME == "jax":
+            if self.mode != "eager":
                 log.debug("nhanh: compiling the %s step of %s (compilation #%d)", kind,
                           self.model.name, self.trace_counts[kind])
             return fn(*args)
@@ -154,29 +160,24 @@ class Steps:
             return [m.result() for m in self.model.metrics]
 
     def _train_loop(self, batch_size, state, arrays, order, start, count):
-        offsets = ops.arange(batch_size)
-
         def body(i, state):
-            batch = take_rows(arrays, ops.take(order, offsets + i * batch_size))
-            return self._train(state, batch)[0]
+            batch = take_rows(arrays, ops.slice(order, (i * batch_size,), (batch_size,)))
+            return self.train(state, batch)[0]
 
         state = ops.fori_loop(start, start + count, body, state)
         return state, self._results(state[3])
 
     def _test_loop(self, batch_size, metric_state, weights, arrays, start, count):
-        offsets = ops.arange(batch_size)
-
         def body(i, metric_state):
-            batch = take_rows(arrays, offsets + i * batch_size)
-            return self._test(metric_state, weights, batch)[0]
+            batch = slice_rows(arrays, i * batch_size, batch_size)
+            return self.test(metric_state, weights, batch)[0]
 
         metric_state = ops.fori_loop(start, start + count, body, metric_state)
         return metric_state, self._results(metric_state)
 
     def _predict_loop(self, batch_size, count, weights, x):
         """Outputs of `count` full batches, written into one preallocated buffer per output."""
-        offsets = ops.arange(batch_size)
-        first = self._predict(weights, take_rows(x, offsets))
+        first = self.predict(weights, slice_rows(x, 0, batch_size))
         single = not isinstance(first, (list, tuple))
         first = [first] if single else list(first)
         buffers = [ops.slice_update(ops.zeros((count * batch_size, *ops.shape(f)[1:]),
@@ -184,13 +185,22 @@ class Steps:
                    for f in first]
 
         def body(i, buffers):
-            out = self._predict(weights, take_rows(x, offsets + i * batch_size))
+            out = self.predict(weights, slice_rows(x, i * batch_size, batch_size))
             out = [out] if single else list(out)
             return [ops.slice_update(b, (i * batch_size,) + (0,) * (ops.ndim(o) - 1), o)
                     for b, o in zip(buffers, out)]
 
         buffers = ops.fori_loop(1, count, body, buffers)
         return buffers[0] if single else buffers
+
+
+def compile_mode(model) -> str:
+    """compile_step's mode from Keras's compile() arguments: run_eagerly=True or
+    jit_compile=False run the steps as Python, jit_compile=True asks for the strongest
+    compiler, 'auto' for the engine's default."""
+    if getattr(model, "run_eagerly", False) or getattr(model, "jit_compile", "auto") is False:
+        return "eager"
+    return "jit" if getattr(model, "jit_compile", "auto") is True else "auto"
 
 
 def _pack(data: tuple) -> tuple:

@@ -18,7 +18,7 @@ from nhanh.training.compile_config import CompileConfig
 from nhanh.training.data import ArrayData, BatchSource, is_batch_source
 from nhanh.training.loops import to_floats
 from nhanh.training.step_api import StepAPI
-from nhanh.training.steps import Steps
+from nhanh.training.steps import Steps, compile_mode
 
 
 def _check_verbose(verbose) -> int:
@@ -108,17 +108,22 @@ class Trainer(StepAPI):
         self.compiled = True
 
     def _fuse_steps(self, batch_size: int) -> bool:
-        """Run stretches of steps as one compiled loop? steps_per_execution=1: never; an
-        integer above 1: always; 'auto': on accelerators always, on a CPU only for small steps.
+        """Run stretches of steps as one compiled loop? steps_per_execution=1 or run_eagerly:
+        never; an integer above 1: always; 'auto': on PyTorch and on accelerators always, on a
+        CPU under JAX only for small steps.
 
         A compiled loop saves the per-step dispatch, which dominates small steps; but XLA's CPU
         code runs matrix products and convolutions inside loops markedly slower, which
-        dominates large steps (measured in benchmarks/RESULTS.md).
+        dominates large steps (measured in benchmarks/RESULTS.md). PyTorch's loop is Python
+        around the captured steps, so it costs nothing there.
         """
         setting = getattr(self, "steps_per_execution", "auto")
         if setting != "auto":
             return setting > 1
-        if _backend.get().platform() != "cpu":
+        if getattr(self, "run_eagerly", False):
+            return False
+        backend = _backend.get()
+        if not backend.compiled_loops or backend.platform() != "cpu":
             return True
         size = sum(math.prod(v.shape) for v in self.trainable_variables)
         return _fused_layers_ok(self) and size * batch_size <= CPU_FUSE_LIMIT
@@ -384,7 +389,9 @@ class _PredictOnly(Steps):
         self.non_trainable = list(model.non_trainable_variables)
         self.key = _PredictOnly.key_of(model)
         self.trace_counts = {"predict": 0, "predict_loop": 0}
-        self.predict = _backend.get().compile_step(self._counted("predict", self._predict))
+        self.mode = compile_mode(model)
+        self.predict = _backend.get().compile_step(self._counted("predict", self._predict),
+                                                   mode=self.mode)
         self._loops = {}
 
     @staticmethod

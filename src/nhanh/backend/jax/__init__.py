@@ -4,7 +4,9 @@ from nhanh.backend.jax import conv, nn, numpy, random, rnn
 from nhanh.backend.jax.core import (
     NAME,
     cast,
+    compile_loop,
     compile_step,
+    compiled_loops,
     convert_to_numpy,
     convert_to_tensor,
     copy,

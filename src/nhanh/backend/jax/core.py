@@ -72,8 +72,14 @@ def fori_loop(lower, upper, body, init):
     return jax.lax.fori_loop(lower, upper, body, init)
 
 
-def compile_step(fn, donate_state=False):
+def compile_step(fn, donate_state=False, mode="auto"):
+    if mode == "eager":
+        return fn
     return jax.jit(fn, donate_argnums=(0,) if donate_state else ())
+
+
+compile_loop = compile_step
+compiled_loops = True
 
 
 def eval_shape(fn, specs, probe=2):

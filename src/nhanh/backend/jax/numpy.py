@@ -38,5 +38,9 @@ def tile(x, repeats):
     return jnp.tile(x, repeats)
 
 
+def slice(x, start_indices, shape):
+    return jax.lax.dynamic_slice(x, tuple(start_indices), tuple(shape))
+
+
 def slice_update(x, start_indices, updates):
     return jax.lax.dynamic_update_slice(x, updates, tuple(start_indices))

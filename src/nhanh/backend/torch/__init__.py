@@ -5,7 +5,9 @@ from nhanh.backend.torch.update_rules import RULES as update_rules
 from nhanh.backend.torch.core import (
     NAME,
     cast,
+    compile_loop,
     compile_step,
+    compiled_loops,
     convert_to_numpy,
     convert_to_tensor,
     copy,

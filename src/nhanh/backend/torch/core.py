@@ -141,14 +141,30 @@ def fori_loop(lower, upper, body, init):
     return carry
 
 
-def compile_step(fn, donate_state=False, jit_compile=False):
-    target = torch.compile(fn) if jit_compile else fn
+def compile_step(fn, donate_state=False, mode="auto"):
+    """'auto': captured and replayed as a graph (capture.py); 'jit': that graph through
+    torch.compile; 'eager': fn as it is. Gradients are taken inside, explicitly."""
+    from nhanh.backend.torch.capture import CapturedStep
 
-    def step(*args, **kwargs):
+    target = fn if mode == "eager" else CapturedStep(fn, jit_compile=mode == "jit")
+
+    def step(*args):
         with torch.no_grad():
-            return target(*args, **kwargs)
+            return target(*args)
 
     return step
+
+
+def compile_loop(fn, donate_state=False, mode="auto"):
+    """A Python loop: the steps it calls are compiled, the loop itself needs no compiling."""
+    def loop(*args):
+        with torch.no_grad():
+            return fn(*args)
+
+    return loop
+
+
+compiled_loops = False
 
 
 def eval_shape(fn, specs, probe=2):

@@ -431,8 +431,17 @@ def moveaxis(x, source, destination):
     return torch.moveaxis(_t(x), source, destination)
 
 
+def slice(x, start_indices, shape):
+    """A view when the starts are Python ints (the training loops' batches)."""
+    x = _t(x)
+    for axis, (start, size) in enumerate(zip(start_indices, shape)):
+        x = torch.narrow(x, axis, start, size)
+    return x
+
+
 def slice_update(x, start_indices, updates):
     out = _t(x).clone()
-    index = tuple(slice(int(s), int(s) + n) for s, n in zip(start_indices, updates.shape))
+    index = tuple(builtins.slice(int(s), int(s) + n)
+                  for s, n in zip(start_indices, updates.shape))
     out[index] = updates
     return out
