@@ -79,6 +79,9 @@ class Steps:
                 tuple(id(m) for m in model.metrics))
 
     def _counted(self, kind: str, fn):
+        """fn, counting and logging each call: the engine calls it only when it compiles.
+        (An engine that falls back to running fn as Python calls `traced.__wrapped__`.)"""
+        @functools.wraps(fn)
         def traced(*args):
             self.trace_counts[kind] += 1
             if self.mode != "eager":

@@ -72,6 +72,7 @@ class CapturedStep:
 
     def __init__(self, fn: Callable, jit_compile: bool = False):
         self.fn = fn
+        self.eager = getattr(fn, "__wrapped__", fn)  # without the caller's trace counting
         self.jit_compile = jit_compile
         self._graphs: dict = {}
 
@@ -82,11 +83,11 @@ class CapturedStep:
             key = (structure, tuple([(leaf.shape, leaf.dtype) for leaf in leaves]))
             entry = self._graphs.get(key)
         except TypeError:  # an unhashable constant argument: nothing to key a graph on
-            return self.fn(*args)
+            return self.eager(*args)
         if entry is None:
             entry = self._graphs[key] = self._capture(structure, leaves)
         if entry is _EAGER:
-            return self.fn(*args)
+            return self.eager(*args)
         replay, out_structure = entry
         return _build(out_structure, iter(replay(*leaves)))
 
