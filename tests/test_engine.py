@@ -148,3 +148,36 @@ def test_steps_per_execution_chooses_the_path_and_not_the_numbers(backend):
             np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-6)
     with pytest.raises(ValueError, match="steps_per_execution"):
         _model(5).compile(optimizer="adam", loss="mse", steps_per_execution=0)
+
+
+def test_data_too_large_for_the_device_is_streamed_with_the_same_results(monkeypatch):
+    """When in-memory data would take more than half of the device's free memory, batches are
+    cut on the host and moved one at a time: same order, same numbers."""
+    from nhanh.training.data import ArrayData
+
+    x, labels = classification_data(n=53)
+    streamed = []
+    original = ArrayData.host_batches
+
+    def counted(self, *args, **kwargs):
+        streamed.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ArrayData, "host_batches", counted)
+    results = []
+    for free in (None, 100):  # a host-memory engine; a device with 100 bytes free
+        monkeypatch.setattr(nhanh.backend.get(), "device_memory_free", lambda: free)
+        model = _model(4)
+        nhanh.utils.set_random_seed(9)
+        history = model.fit(x, labels, batch_size=10, epochs=2, verbose=0,
+                            validation_data=(x[:23], labels[:23]))
+        results.append((history.history, model.get_weights(),
+                        model.evaluate(x, labels, batch_size=10, verbose=0),
+                        model.predict(x, batch_size=10, verbose=0), len(streamed)))
+    (h0, w0, e0, p0, streamed0), (h1, w1, e1, p1, streamed1) = results
+    for key in h0:
+        np.testing.assert_allclose(h0[key], h1[key], rtol=1e-5, atol=1e-6)
+    for a, b in zip(w0 + [np.asarray(e0), p0], w1 + [np.asarray(e1), p1]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    # fit's 2 epochs, 2 validations, evaluate, predict: all streamed, only in the second run
+    assert streamed0 == 0 and streamed1 == 6

@@ -35,6 +35,8 @@ CONTRACT: dict[str, str] = {
     "fori_loop": "(lower, upper, body, init) -> body(i, carry) applied for i in [lower, upper);"
     " bounds may be traced values, so one compiled loop serves every trip count",
     "platform": "() -> 'cpu', 'gpu' or 'tpu': where arrays live by default",
+    "device_memory_free": "() -> bytes free on the default device, or None where arrays live"
+    " in host memory",
     "compile_step": "(fn, donate_state=False, mode='auto') -> fn compiled once per input"
     " signature; fn(state, *args); with donate_state the engine may reuse state's buffers;"
     " mode 'eager' (run fn as Python), 'auto' (the engine's default compilation) or 'jit'"

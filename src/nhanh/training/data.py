@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import itertools
 import math
+
 import numpy as np
 
+from nhanh import backend as _backend
 from nhanh import config, ops
+
+DEVICE_SHARE = 0.5  # of the device's free memory that in-memory data may take
 
 
 def _as_array(value, what: str) -> np.ndarray:
@@ -145,6 +149,28 @@ class ArrayData:
         if shuffle:
             return rng.permutation(n).astype("int32")
         return np.arange(n, dtype="int32")
+
+    def fits_on_device(self) -> bool:
+        """Whether all of the data can live on the device for the call: it takes at most
+        half of the device's free memory (the model and its steps need the rest). Host-memory
+        engines always say yes."""
+        free = _backend.get().device_memory_free()
+        if free is None or getattr(self, "_device", None) is not None:
+            return True
+        arrays = _flat(self.x) + _flat(self.y) + _flat(self.sample_weight)
+        return sum(a.nbytes for a in arrays) <= DEVICE_SHARE * free
+
+    def host_batches(self, order: np.ndarray, batch_size: int, num_steps: int,
+                     x_only: bool = False):
+        """Batches cut on the host in `order` and moved to the device one at a time, for
+        data that does not fit there (the copy of one overlaps the step before it)."""
+        for i in range(num_steps):
+            rows = order[i * batch_size:(i + 1) * batch_size]
+            batch = ArrayData._from(_map(self.x, lambda a: a[rows]),
+                                    _map(self.y, lambda a: a[rows]),
+                                    None if self.sample_weight is None
+                                    else self.sample_weight[rows]).on_device()
+            yield batch[0] if x_only else batch
 
     def on_device(self) -> tuple:
         """(x, y, sample_weight) as backend arrays, transferred once and then reused."""

@@ -243,7 +243,7 @@ class Trainer(StepAPI):
         self.history = history
         nan_reported = False
         cbs.on_train_begin()
-        arrays = data.on_device() if isinstance(data, ArrayData) else None
+        arrays = data.on_device() if _on_device(data) else None
         for epoch in range(initial_epoch, epochs):
             self._reset_metrics()
             cbs.on_epoch_begin(epoch)
@@ -251,7 +251,9 @@ class Trainer(StepAPI):
                 progress.print_epoch_header(epoch, epochs)
             bar = progress.Progbar(num_steps, verbose)
             if arrays is None:
-                logs, done = loops.train_batches(self, steps, data.batches(num_steps), bar, cbs,
+                batches = data.batches(num_steps) if isinstance(data, BatchSource) else \
+                    data.host_batches(data.order(shuffle, rng, batch_size), batch_size, num_steps)
+                logs, done = loops.train_batches(self, steps, batches, bar, cbs,
                                                  cbs.wants_batch_logs)
                 if not done:
                     warnings.warn("The data source ran out of batches; training stops. Give "
@@ -302,9 +304,9 @@ class Trainer(StepAPI):
         self._reset_metrics()
         cbs.on_test_begin()
         bar = progress.Progbar(num_steps, verbose)
-        if isinstance(data, BatchSource):
-            logs, done = loops.test_batches(compiled, data.batches(num_steps), bar, cbs,
-                                            cbs.wants_batch_logs)
+        if not _on_device(data):
+            logs, done = loops.test_batches(compiled, _host_batches(data, batch_size, num_steps),
+                                            bar, cbs, cbs.wants_batch_logs)
         else:
             logs, done = loops.test_pass(self, compiled, data.on_device(), data.num_samples,
                                          batch_size, num_steps, bar, cbs,
@@ -333,9 +335,10 @@ class Trainer(StepAPI):
         cbs = CallbackList(_as_list(callbacks), model=self, steps=num_steps, verbose=verbose)
         cbs.on_predict_begin()
         bar = progress.Progbar(num_steps, verbose)
-        if isinstance(data, BatchSource):
-            outputs = loops.predict_batches(compiled, data.batches(num_steps, x_only=True), cbs,
-                                            cbs.wants_batch_logs)
+        if not _on_device(data):
+            outputs = loops.predict_batches(
+                compiled, _host_batches(data, batch_size, num_steps, x_only=True), cbs,
+                cbs.wants_batch_logs)
         else:
             outputs = loops.predict_pass(compiled, data.on_device()[0], data.num_samples,
                                          batch_size, num_steps, cbs,
@@ -398,6 +401,19 @@ class _PredictOnly(Steps):
     def key_of(model) -> tuple:
         return (tuple(id(v) for v in model.trainable_variables),
                 tuple(id(v) for v in model.non_trainable_variables))
+
+
+def _on_device(data) -> bool:
+    """In-memory data that fits on the device goes there whole, for the fused loops."""
+    return isinstance(data, ArrayData) and data.fits_on_device()
+
+
+def _host_batches(data, batch_size: int, num_steps: int, x_only: bool = False):
+    """Batches in order, moved to the device one by one (a generator's, or in-memory data's
+    that does not fit on the device)."""
+    if isinstance(data, BatchSource):
+        return data.batches(num_steps, x_only=x_only)
+    return data.host_batches(np.arange(data.num_samples), batch_size, num_steps, x_only)
 
 
 def _unpack_validation(validation_data):

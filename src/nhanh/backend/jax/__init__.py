@@ -10,6 +10,7 @@ from nhanh.backend.jax.core import (
     convert_to_numpy,
     convert_to_tensor,
     copy,
+    device_memory_free,
     dtype_of,
     eager_scope,
     eval_shape,

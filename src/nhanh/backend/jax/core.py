@@ -68,6 +68,14 @@ def platform() -> str:
     return jax.default_backend()
 
 
+def device_memory_free() -> int | None:
+    device = jax.devices()[0]
+    stats = device.memory_stats() if device.platform != "cpu" else None
+    if not stats or "bytes_limit" not in stats:
+        return None
+    return int(stats["bytes_limit"] - stats.get("bytes_in_use", 0))
+
+
 def fori_loop(lower, upper, body, init):
     return jax.lax.fori_loop(lower, upper, body, init)
 

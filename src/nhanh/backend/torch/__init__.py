@@ -11,6 +11,7 @@ from nhanh.backend.torch.core import (
     convert_to_numpy,
     convert_to_tensor,
     copy,
+    device_memory_free,
     dtype_of,
     eager_scope,
     eval_shape,

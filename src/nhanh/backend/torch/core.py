@@ -55,6 +55,11 @@ def convert_to_tensor(x, dtype=None):
             array = array.astype(np.int32)
     if not array.flags.writeable or not array.flags.c_contiguous:
         array = np.array(array, order="C", copy=True)  # keeps 0-d arrays 0-d
+    if DEVICE.type == "cuda" and array.size:
+        # Through page-locked memory, without waiting: the host goes on (reading the next
+        # batch, say) while the copy and the steps queued before it run on the GPU.
+        host = torch.from_numpy(array).pin_memory()
+        return host.to(DEVICE, dtype=tdtype, non_blocking=True)
     return torch.as_tensor(array, dtype=tdtype, device=DEVICE)
 
 
@@ -132,6 +137,10 @@ def _detach(tree):
 
 def platform() -> str:
     return "gpu" if DEVICE.type == "cuda" else "cpu"
+
+
+def device_memory_free() -> int | None:
+    return torch.cuda.mem_get_info()[0] if DEVICE.type == "cuda" else None
 
 
 def fori_loop(lower, upper, body, init):
