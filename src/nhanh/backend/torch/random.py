@@ -114,7 +114,10 @@ def truncated_normal(shape, seed, mean=0.0, stddev=1.0, dtype="float32") -> torc
 def bernoulli(shape, seed, p) -> torch.Tensor:
     """Boolean draws, True with probability p."""
     shape = tuple(shape)
-    return _unit(seed, math.prod(shape)).reshape(shape) < p
+    n = math.prod(shape)
+    if isinstance(p, (int, float)):  # compare the words themselves: no conversion pass
+        return (_bits(seed, n) < round(p * 2.0 ** 32)).reshape(shape)
+    return _unit(seed, n).reshape(shape) < p
 
 
 def permutation(n: int, seed) -> torch.Tensor:
