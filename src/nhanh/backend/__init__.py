@@ -37,6 +37,8 @@ CONTRACT: dict[str, str] = {
     "platform": "() -> 'cpu', 'gpu' or 'tpu': where arrays live by default",
     "device_memory_free": "() -> bytes free on the default device, or None where arrays live"
     " in host memory",
+    "transfer_copies": "() -> bool: moving a host (NumPy) array to the default device copies"
+    " it (False where the engine can use the host memory as it is: PyTorch on a CPU)",
     "compile_step": "(fn, donate_state=False, mode='auto') -> fn compiled once per input"
     " signature; fn(state, *args); with donate_state the engine may reuse state's buffers;"
     " mode 'eager' (run fn as Python), 'auto' (the engine's default compilation) or 'jit'"

@@ -44,16 +44,18 @@ def _index(order: np.ndarray, start: int, stop: int):
     return ops.convert_to_tensor(order[start:stop])
 
 
-def array_batches(arrays, order: np.ndarray, batch_size: int, num_steps: int):
-    """The epoch's batches of device-resident arrays, in `order`."""
+def row_batches(order: np.ndarray, batch_size: int, num_steps: int):
+    """The epoch's batches as row indices (device arrays) into device-resident data."""
     for i in range(num_steps):
-        yield take_rows(arrays, _index(order, i * batch_size, (i + 1) * batch_size))
+        yield _index(order, i * batch_size, (i + 1) * batch_size)
 
 
 def train_batches(model, steps: Steps, batches, bar: progress.Progbar, cbs,
-                  batch_logs: bool):
-    """Step by step over an iterator of batches; with batch_logs, every batch's callbacks see
-    the Variables as they are after that batch. Returns (device logs, steps done)."""
+                  batch_logs: bool, arrays=None):
+    """Step by step over an iterator of batches (or, with `arrays`, of row indices into
+    them: the rows are then gathered inside the compiled step); with batch_logs, every
+    batch's callbacks see the Variables as they are after that batch. Returns (device logs,
+    steps done)."""
     logs, done = None, 0
     state = steps.gather()
     try:
@@ -61,7 +63,10 @@ def train_batches(model, steps: Steps, batches, bar: progress.Progbar, cbs,
             if batch_logs:
                 cbs.on_train_batch_begin(i)
                 state = steps.gather()  # callbacks may have changed Variables
-            state, logs = steps.train(state, batch)
+            if arrays is None:
+                state, logs = steps.train(state, batch)
+            else:
+                state, logs = steps.train_rows(state, arrays, batch)
             done = i + 1
             if batch_logs:
                 steps.scatter(state)
@@ -78,8 +83,8 @@ def train_epoch(model, steps: Steps, arrays, order: np.ndarray, batch_size: int,
                 num_steps: int, bar: progress.Progbar, cbs, per_batch: bool):
     """Run one epoch over device-resident arrays; returns (device logs, steps done)."""
     if per_batch:
-        return train_batches(model, steps, array_batches(arrays, order, batch_size, num_steps),
-                             bar, cbs, cbs.wants_batch_logs)
+        return train_batches(model, steps, row_batches(order, batch_size, num_steps), bar, cbs,
+                             cbs.wants_batch_logs, arrays)
     full = min(num_steps, len(order) // batch_size)
     logs, done = None, 0
     state = steps.gather()

@@ -54,6 +54,9 @@ class Steps:
         self.test = b.compile_step(self._counted("test", self._test), donate_state=True,
                                    mode=self.mode)
         self.predict = b.compile_step(self._counted("predict", self._predict), mode=self.mode)
+        # One step on rows of device-resident data, gathered inside the compiled step.
+        self.train_rows = b.compile_step(self._counted("train", self._train_rows),
+                                         donate_state=True, mode=self.mode)
         self._loops: dict = {}
         self._owned: dict[int, object] = {}  # id -> buffer, for the state the steps returned
         self.stretch_size = 1  # steps per compiled stretch while a progress bar is drawn
@@ -140,6 +143,9 @@ class Steps:
             new_state = tuple([scope.get(v) for v in group] for group in self.groups())
         self.model._clear_call_losses()
         return new_state, self._logs(logs)
+
+    def _train_rows(self, state, arrays, rows):
+        return self._train(state, take_rows(arrays, rows))
 
     def _test(self, metric_state, weights, data):
         mapping = dict(zip(self.trainable + self.non_trainable, weights))

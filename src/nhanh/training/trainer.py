@@ -243,7 +243,7 @@ class Trainer(StepAPI):
         self.history = history
         nan_reported = False
         cbs.on_train_begin()
-        arrays = data.on_device() if _on_device(data) else None
+        arrays = data.on_device() if _on_device(data, per_batch) else None
         for epoch in range(initial_epoch, epochs):
             self._reset_metrics()
             cbs.on_epoch_begin(epoch)
@@ -304,14 +304,14 @@ class Trainer(StepAPI):
         self._reset_metrics()
         cbs.on_test_begin()
         bar = progress.Progbar(num_steps, verbose)
-        if not _on_device(data):
+        per_batch = cbs.wants_batch_logs or _overrides(self, "test_step") or \
+            not self._fuse_steps(batch_size)
+        if not _on_device(data, per_batch):
             logs, done = loops.test_batches(compiled, _host_batches(data, batch_size, num_steps),
                                             bar, cbs, cbs.wants_batch_logs)
         else:
             logs, done = loops.test_pass(self, compiled, data.on_device(), data.num_samples,
-                                         batch_size, num_steps, bar, cbs,
-                                         cbs.wants_batch_logs or _overrides(self, "test_step")
-                                         or not self._fuse_steps(batch_size))
+                                         batch_size, num_steps, bar, cbs, per_batch)
         result = to_floats(compiled.log_names, logs)
         if verbose:
             bar.finish(done, result)
@@ -335,15 +335,14 @@ class Trainer(StepAPI):
         cbs = CallbackList(_as_list(callbacks), model=self, steps=num_steps, verbose=verbose)
         cbs.on_predict_begin()
         bar = progress.Progbar(num_steps, verbose)
-        if not _on_device(data):
+        per_batch = cbs.wants_batch_logs or not self._fuse_steps(batch_size)
+        if not _on_device(data, per_batch):
             outputs = loops.predict_batches(
                 compiled, _host_batches(data, batch_size, num_steps, x_only=True), cbs,
                 cbs.wants_batch_logs)
         else:
             outputs = loops.predict_pass(compiled, data.on_device()[0], data.num_samples,
-                                         batch_size, num_steps, cbs,
-                                         cbs.wants_batch_logs or
-                                         not self._fuse_steps(batch_size))
+                                         batch_size, num_steps, cbs, per_batch)
         if verbose:
             bar.finish(num_steps, {})
         cbs.on_predict_end()
@@ -403,9 +402,13 @@ class _PredictOnly(Steps):
                 tuple(id(v) for v in model.non_trainable_variables))
 
 
-def _on_device(data) -> bool:
-    """In-memory data that fits on the device goes there whole, for the fused loops."""
-    return isinstance(data, ArrayData) and data.fits_on_device()
+def _on_device(data, per_batch: bool) -> bool:
+    """In-memory data goes to the device whole when it fits there, and when it pays: the
+    fused loops need it; step by step, copying it all first (JAX, even on a CPU) costs more
+    than moving each batch as it is needed."""
+    if not isinstance(data, ArrayData) or not data.fits_on_device():
+        return False
+    return not per_batch or not _backend.get().transfer_copies()
 
 
 def _host_batches(data, batch_size: int, num_steps: int, x_only: bool = False):

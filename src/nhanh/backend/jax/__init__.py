@@ -21,6 +21,7 @@ from nhanh.backend.jax.core import (
     shape,
     standardize_dtype,
     stop_gradient,
+    transfer_copies,
     value_and_grad,
 )
 

@@ -22,7 +22,13 @@ def convert_to_tensor(x, dtype=None):
         dtype = standardize_dtype(dtype)
     if isinstance(x, jax.Array):
         return x if dtype is None or x.dtype == dtype else x.astype(dtype)
+    if isinstance(x, np.ndarray) and x.dtype.kind in "biuf":
+        # A plain transfer: jnp.asarray would compile a small conversion program per shape.
+        target = jnp.dtype(dtype) if dtype is not None else \
+            jax.dtypes.canonicalize_dtype(x.dtype)  # 64-bit to 32-bit unless x64 is on
+        return jax.device_put(x if x.dtype == target else x.astype(target))
     return jnp.asarray(x, dtype=dtype)
+
 
 
 def eager_scope():
@@ -34,7 +40,7 @@ def convert_to_numpy(x) -> np.ndarray:
 
 
 def copy(x):
-    return jnp.array(x, copy=True)
+    return jax.device_put(x, may_alias=False)  # a buffer copy, no program to compile
 
 
 def is_tensor(x) -> bool:
@@ -74,6 +80,10 @@ def device_memory_free() -> int | None:
     if not stats or "bytes_limit" not in stats:
         return None
     return int(stats["bytes_limit"] - stats.get("bytes_in_use", 0))
+
+
+def transfer_copies() -> bool:
+    return True  # even on a CPU: XLA wants its own, aligned buffers
 
 
 def fori_loop(lower, upper, body, init):

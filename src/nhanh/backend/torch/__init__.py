@@ -22,5 +22,6 @@ from nhanh.backend.torch.core import (
     shape,
     standardize_dtype,
     stop_gradient,
+    transfer_copies,
     value_and_grad,
 )
