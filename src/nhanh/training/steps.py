@@ -3,7 +3,8 @@
 `train(state, batch) -> (state, logs)`: the state is every Variable that training changes,
 passed in as arrays; the model's own (object-oriented) code runs inside a StatelessScope that
 maps those Variables to the arrays, so the step is a pure function the engine compiles once
-per input signature (JAX, with the old state's buffers donated) or runs eagerly (PyTorch).
+per input signature (JAX: jit, with the old state's buffers donated; PyTorch: a captured graph
+that updates the state's buffers in place).
 
 When the data is in memory, the loops below run a whole stretch of steps as one compiled
 program: each step gathers its batch from the device-resident arrays by index, so a stretch

@@ -1,4 +1,5 @@
-"""PyTorch engine: eager tensors, torch.autograd, optional torch.compile."""
+"""PyTorch engine: tensors, torch.autograd, steps captured as graphs (optionally through
+torch.compile), optimizer updates in place."""
 
 from nhanh.backend.torch import conv, nn, numpy, random, rnn
 from nhanh.backend.torch.update_rules import RULES as update_rules
