@@ -39,6 +39,9 @@ CONTRACT: dict[str, str] = {
     " in host memory",
     "transfer_copies": "() -> bool: moving a host (NumPy) array to the default device copies"
     " it (False where the engine can use the host memory as it is: PyTorch on a CPU)",
+    "batch_input": "(numpy array) -> the form in which a host batch is handed to a step: the"
+    " array itself where compiled functions move their NumPy arguments faster than a separate"
+    " transfer (JAX), else a device array",
     "compile_step": "(fn, donate_state=False, mode='auto') -> fn compiled once per input"
     " signature; fn(state, *args); with donate_state the engine may reuse state's buffers;"
     " mode 'eager' (run fn as Python), 'auto' (the engine's default compilation) or 'jit'"

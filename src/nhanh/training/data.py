@@ -166,11 +166,18 @@ class ArrayData:
         data that does not fit there (the copy of one overlaps the step before it)."""
         for i in range(num_steps):
             rows = order[i * batch_size:(i + 1) * batch_size]
-            batch = ArrayData._from(_map(self.x, lambda a: a[rows]),
-                                    _map(self.y, lambda a: a[rows]),
-                                    None if self.sample_weight is None
-                                    else self.sample_weight[rows]).on_device()
-            yield batch[0] if x_only else batch
+            yield ArrayData._from(_map(self.x, lambda a: a[rows]),
+                                  _map(self.y, lambda a: a[rows]),
+                                  None if self.sample_weight is None
+                                  else self.sample_weight[rows]).step_inputs(x_only)
+
+    def step_inputs(self, x_only: bool = False):
+        """(x, y, sample_weight), or x alone, in the form a step takes a host batch."""
+        convert = _backend.get().batch_input
+        x = _map(self.x, convert)
+        if x_only:
+            return x
+        return x, _map(self.y, convert), _map(self.sample_weight, convert)
 
     def on_device(self) -> tuple:
         """(x, y, sample_weight) as backend arrays, transferred once and then reused."""
@@ -261,5 +268,4 @@ class BatchSource:
         elif self.reiterable:
             self._iterator = iter(self.source)
         for batch in itertools.islice(self._iterator, steps):  # takes no batch beyond `steps`
-            arrays = self._check(batch).on_device()
-            yield arrays[0] if x_only else arrays
+            yield self._check(batch).step_inputs(x_only)

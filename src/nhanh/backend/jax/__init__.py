@@ -3,6 +3,7 @@
 from nhanh.backend.jax import conv, nn, numpy, random, rnn
 from nhanh.backend.jax.core import (
     NAME,
+    batch_input,
     cast,
     compile_loop,
     compile_step,

@@ -5,6 +5,7 @@ from nhanh.backend.torch import conv, nn, numpy, random, rnn
 from nhanh.backend.torch.update_rules import RULES as update_rules
 from nhanh.backend.torch.core import (
     NAME,
+    batch_input,
     cast,
     compile_loop,
     compile_step,

@@ -143,6 +143,10 @@ def device_memory_free() -> int | None:
     return torch.cuda.mem_get_info()[0] if DEVICE.type == "cuda" else None
 
 
+def batch_input(x):
+    return convert_to_tensor(x)
+
+
 def transfer_copies() -> bool:
     return DEVICE.type != "cpu"  # torch.as_tensor shares a NumPy array's memory
 
