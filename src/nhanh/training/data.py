@@ -162,8 +162,9 @@ class ArrayData:
 
     def host_batches(self, order: np.ndarray, batch_size: int, num_steps: int,
                      x_only: bool = False):
-        """Batches cut on the host in `order` and moved to the device one at a time, for
-        data that does not fit there (the copy of one overlaps the step before it)."""
+        """Batches cut on the host in `order` and handed to the steps one at a time, for data
+        not worth moving to the device whole (see Trainer's _on_device); each batch's copy
+        overlaps the step queued before it."""
         for i in range(num_steps):
             rows = order[i * batch_size:(i + 1) * batch_size]
             yield ArrayData._from(_map(self.x, lambda a: a[rows]),

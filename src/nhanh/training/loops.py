@@ -12,9 +12,10 @@ import time
 
 import numpy as np
 
+from nhanh import backend as _backend
 from nhanh import ops
 from nhanh.training import progress
-from nhanh.training.data import take_rows
+from nhanh.training.data import slice_rows, take_rows
 from nhanh.training.steps import Steps
 
 
@@ -114,8 +115,7 @@ def train_epoch(model, steps: Steps, arrays, order: np.ndarray, batch_size: int,
 def sequential_rows(arrays, num_samples: int, batch_size: int, num_steps: int):
     """Consecutive batches of device-resident arrays (evaluation and prediction order)."""
     for i in range(num_steps):
-        yield take_rows(arrays, ops.arange(i * batch_size,
-                                           min((i + 1) * batch_size, num_samples)))
+        yield slice_rows(arrays, i * batch_size, min(batch_size, num_samples - i * batch_size))
 
 
 def test_batches(steps: Steps, batches, bar: progress.Progbar, cbs, batch_logs: bool):
@@ -179,10 +179,12 @@ def predict_batches(steps: Steps, batches, cbs, batch_logs: bool) -> list:
 
 def predict_pass(steps: Steps, x, num_samples: int, batch_size: int, num_steps: int, cbs,
                  per_batch: bool) -> list:
-    """Model outputs, one entry per compiled call (a stretch of full batches, or one batch)."""
-    if per_batch:
+    """Model outputs, one entry per compiled call (a stretch of full batches, or one batch).
+    Where loops do not compile into one program (PyTorch), outputs are kept per batch and
+    joined once at the end instead of being written into a buffer batch by batch."""
+    if per_batch or not _backend.get().compiled_loops:
         return predict_batches(steps, sequential_rows(x, num_samples, batch_size, num_steps),
-                               cbs, cbs.wants_batch_logs)
+                               cbs, per_batch and cbs.wants_batch_logs)
     weights, outputs = steps.weights(), []
     full = min(num_steps, num_samples // batch_size)
     if full:

@@ -7,9 +7,10 @@ per input signature (JAX: jit, with the old state's buffers donated; PyTorch: a 
 that updates the state's buffers in place).
 
 When the data is in memory, the loops below run a whole stretch of steps as one compiled
-program: each step gathers its batch from the device-resident arrays by index, so a stretch
-costs one dispatch however many steps it holds, and the trip count is a run-time value, so one
-compilation serves every stretch length.
+program on JAX: each step gathers its batch from the device-resident arrays by index, so a
+stretch costs one dispatch however many steps it holds, and the trip count is a run-time value,
+so one compilation serves every stretch length. On PyTorch the same loops are Python around
+the captured steps.
 """
 
 from __future__ import annotations
