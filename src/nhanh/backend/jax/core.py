@@ -30,7 +30,6 @@ def convert_to_tensor(x, dtype=None):
     return jnp.asarray(x, dtype=dtype)
 
 
-
 def eager_scope():
     return jax.ensure_compile_time_eval()
 
