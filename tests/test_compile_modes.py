@@ -132,3 +132,36 @@ def test_unhashable_constant_arguments_run_eagerly(backend):
     x = torch.zeros(2)
     np.testing.assert_array_equal(step(x, np.array([1.0, 2.0])).numpy(), [1.0, 2.0])
     np.testing.assert_array_equal(step(x, np.array([3.0, 4.0])).numpy(), [3.0, 4.0])
+
+
+@pytest.mark.parametrize("backend", ["torch"], indirect=True)
+def test_matmul_and_bias_fuse_only_when_nothing_is_written_between(backend):
+    torch = pytest.importorskip("torch")
+    from nhanh.backend.torch.capture import CapturedStep
+
+    def fn(state, x):
+        w, b = state
+        fused = x @ w + b  # may become one addmm
+        product = x @ w
+        w.mul_(2.0)  # written between the matmul and its bias: must stay apart
+        kept = product + b
+        return (w, b), [fused, kept]
+
+    rng = np.random.default_rng(1)
+    x = torch.from_numpy(rng.normal(size=(4, 3)).astype("float32"))
+    w0 = torch.from_numpy(rng.normal(size=(3, 2)).astype("float32"))
+    b0 = torch.from_numpy(rng.normal(size=(2,)).astype("float32"))
+    with torch.no_grad():
+        _, want = fn((w0.clone(), b0.clone()), x)
+        _, got = CapturedStep(fn)((w0.clone(), b0.clone()), x)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-6, atol=1e-6)
+
+    from torch.fx.experimental.proxy_tensor import make_fx
+    from nhanh.backend.torch.graph_rewrites import tidy
+
+    graph = make_fx(lambda w, b, x: fn((w, b), x), tracing_mode="fake")(w0, b0, x)
+    tidy(graph)
+    targets = [n.target for n in graph.graph.nodes]
+    assert targets.count(torch.ops.aten.addmm.default) == 1  # the first pair only
+    assert targets.count(torch.ops.aten.mm.default) == 1

@@ -68,6 +68,7 @@ def tidy(graph: torch.fx.GraphModule) -> None:
         if node.op == "call_function" and node.target is _aten.detach.default:
             node.replace_all_uses_with(node.args[0])  # replay records nothing for autograd
             g.erase_node(node)
+    _fuse_bias_adds(g)
     outputs = set(next(iter(reversed(g.nodes))).all_input_nodes)
     changing = _changing(g)
     seen: dict = {}
@@ -90,6 +91,33 @@ def tidy(graph: torch.fx.GraphModule) -> None:
             seen[key] = node
     g.eliminate_dead_code()
     graph.recompile()
+
+
+def _fuse_bias_adds(g: torch.fx.Graph) -> None:
+    """mm(x, w) + b, with b a vector along the last axis, as one addmm (Dense's matmul and
+    bias in one kernel, as nn.Linear does), when nothing is written in place in between."""
+    position = {node: i for i, node in enumerate(g.nodes)}
+    writes = [position[n] for n in g.nodes if n.op == "call_function" and not _functional(n)]
+    for node in list(g.nodes):
+        if node.target is not _aten.add.Tensor or len(node.args) != 2 or node.kwargs:
+            continue
+        for mm, bias in (node.args, node.args[::-1]):
+            if isinstance(mm, torch.fx.Node) and mm.target is _aten.mm.default \
+                    and len(mm.users) == 1 and isinstance(bias, torch.fx.Node):
+                break
+        else:
+            continue
+        out, b = _val(node), _val(bias)
+        if out is None or b is None or b.ndim != 1 or b.dtype != out.dtype \
+                or out.shape != _val(mm).shape or b.shape[0] != out.shape[-1] \
+                or any(position[mm] < i < position[node] for i in writes):
+            continue
+        with g.inserting_before(node):
+            fused = g.call_function(_aten.addmm.default, (bias, *mm.args))
+        fused.meta["val"] = out
+        node.replace_all_uses_with(fused)
+        g.erase_node(node)
+        g.erase_node(mm)
 
 
 def _drop_identity(node) -> bool:
