@@ -90,6 +90,9 @@ class Variable:
             raise ValueError(f"Variable {name!r}: initial value has shape {tuple(value.shape)}, "
                              f"expected {tuple(shape)}.")
         self._value = value
+        # True while _value is a buffer this Variable alone holds because assign() made it from
+        # host data (a training step may then take it over without copying it first).
+        self._unshared = False
 
     @property
     def value(self):
@@ -106,14 +109,16 @@ class Variable:
         return len(self._value.shape)
 
     def assign(self, value) -> None:
-        value = self._backend.convert_to_tensor(value, self.dtype)
-        if tuple(value.shape) != self.shape:
-            raise ValueError(f"Cannot assign a value of shape {tuple(value.shape)} to variable "
-                             f"{self.name!r} of shape {self.shape}.")
+        converted = self._backend.convert_to_tensor(value, self.dtype)
+        if tuple(converted.shape) != self.shape:
+            raise ValueError(f"Cannot assign a value of shape {tuple(converted.shape)} to "
+                             f"variable {self.name!r} of shape {self.shape}.")
         if _scopes:
-            _scopes[-1].assigned[self] = value
+            _scopes[-1].assigned[self] = converted
         else:
-            self._value = value
+            self._value = converted
+            self._unshared = not self._backend.is_tensor(value) and \
+                self._backend.transfer_copies()
 
     def assign_add(self, delta) -> None:
         self.assign(self.value + delta)

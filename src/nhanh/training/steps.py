@@ -101,13 +101,14 @@ class Steps:
 
     def gather(self) -> tuple:
         """The state, as buffers the steps own: the engines update them in place (PyTorch) or
-        donate them (JAX), so a value that came from outside (set_weights(), a shared array)
-        is copied first, once."""
+        donate them (JAX), so a value that came from outside (set_weights() on PyTorch's CPU,
+        a shared array) is copied first, once. Buffers the steps returned, and buffers a
+        Variable made itself from host data (metric resets each epoch), are taken as they are."""
         return tuple([self._own(v) for v in group] for group in self.groups())
 
     def _own(self, variable: Variable):
         value = variable._value
-        if self._owned.get(id(value)) is not value:
+        if self._owned.get(id(value)) is not value and not variable._unshared:
             value = variable._value = _backend.get().copy(value)
         return value
 
@@ -115,7 +116,7 @@ class Steps:
         owned: dict[int, object] = {}
         for group, values in zip(self.groups(), state):
             for v, value in zip(group, values):
-                v._value = value
+                v._value, v._unshared = value, False  # from here on, _owned vouches for it
                 # A buffer the step returned for two Variables is owned by neither.
                 owned[id(value)] = None if id(value) in owned else value
         self._owned = owned
@@ -125,7 +126,7 @@ class Steps:
 
     def scatter_metrics(self, values) -> None:
         for v, value in zip(self.metrics, values):
-            v._value = value
+            v._value, v._unshared = value, False
 
     # --- the pure steps --------------------------------------------------------------------
     def _scope(self, state) -> StatelessScope:
