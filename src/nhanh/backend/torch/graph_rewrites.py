@@ -141,19 +141,11 @@ _FILLED_LIKE = {_aten.ones_like.default: 1, _aten.zeros_like.default: 0}
 
 def _filled_constant(graph: torch.fx.GraphModule, node, outputs: set) -> bool:
     """ones_like / zeros_like depend on their input's shape only: make them constants."""
-    val = _val(node)
-    if val is None or val.numel() > _FOLD_LIMIT or node in outputs \
-            or any(not _functional(user) for user in node.users):
+    val = _frozen_val(node, outputs)
+    if val is None:
         return False
-    name = f"_filled_{node.name}"
-    graph.register_buffer(name, torch.full(val.shape, _FILLED_LIKE[node.target],
-                                           dtype=val.dtype, device=val.device),
-                          persistent=False)
-    with graph.graph.inserting_before(node):
-        filled = graph.graph.get_attr(name)
-    filled.meta["val"] = val
-    node.replace_all_uses_with(filled)
-    graph.graph.erase_node(node)
+    _replace_with_constant(graph, node, torch.full(val.shape, _FILLED_LIKE[node.target],
+                                                   dtype=val.dtype, device=val.device))
     return True
 
 
@@ -166,25 +158,33 @@ def _hashable(value):
 
 
 def _fold_constant(graph: torch.fx.GraphModule, node, outputs: set) -> bool:
-    """Compute now an op whose inputs are all constants, unless its result is handed out
-    (a graph output, or written in place later): then the stored tensor could change."""
+    """Compute now an op whose inputs are all constants."""
     inputs = node.all_input_nodes
-    if any(n.op != "get_attr" for n in inputs) or node in outputs:
-        return False
-    if any(not _functional(user) for user in node.users):
-        return False
-    val = _val(node)
-    if not isinstance(val, torch.Tensor) or val.numel() > _FOLD_LIMIT:
+    if any(n.op != "get_attr" for n in inputs) or _frozen_val(node, outputs) is None:
         return False
     constants = {n: getattr(graph, n.target) for n in inputs}
     args = torch.fx.node.map_arg(node.args, lambda n: constants[n])
     kwargs = torch.fx.node.map_arg(node.kwargs, lambda n: constants[n])
-    value = node.target(*args, **kwargs)
-    name = f"_folded_{node.name}"
+    _replace_with_constant(graph, node, node.target(*args, **kwargs))
+    return True
+
+
+def _frozen_val(node, outputs: set):
+    """node's (fake) value if its result may be stored in the graph as a constant: small, and
+    not handed out (a graph output, or written in place later), where the stored tensor could
+    change; else None."""
+    val = _val(node)
+    if not isinstance(val, torch.Tensor) or val.numel() > _FOLD_LIMIT or node in outputs \
+            or any(not _functional(user) for user in node.users):
+        return None
+    return val
+
+
+def _replace_with_constant(graph: torch.fx.GraphModule, node, value: torch.Tensor) -> None:
+    name = f"_constant_{node.name}"
     graph.register_buffer(name, value, persistent=False)
     with graph.graph.inserting_before(node):
-        folded = graph.graph.get_attr(name)
-    folded.meta["val"] = val
-    node.replace_all_uses_with(folded)
+        constant = graph.graph.get_attr(name)
+    constant.meta["val"] = node.meta["val"]
+    node.replace_all_uses_with(constant)
     graph.graph.erase_node(node)
-    return True
