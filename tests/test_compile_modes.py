@@ -35,9 +35,12 @@ def _assert_same_training(a, b):
         np.testing.assert_allclose(history_a[key], history_b[key], rtol=1e-5, atol=1e-6)
 
 
-def test_default_and_eager_steps_train_alike():
+def test_default_and_eager_steps_train_alike(caplog):
     eager = _train(run_eagerly=True)
-    _assert_same_training(_train(), eager)
+    with caplog.at_level(logging.DEBUG, logger="nhanh"):
+        default = _train()
+    assert "could not be captured" not in caplog.text  # PyTorch really replayed its graphs
+    _assert_same_training(default, eager)
     _assert_same_training(_train(jit_compile=False), eager)
 
 
@@ -95,7 +98,7 @@ def test_captured_graph_replays_what_eager_computes(backend):
     """The rewrites of a captured graph (dropping x * 1, reusing repeated ops, folding
     constants) keep the values, also around ops that write their inputs in place."""
     torch = pytest.importorskip("torch")
-    from nhanh.backend.torch.capture import CapturedStep
+    from nhanh.backend.torch.capture import _EAGER, CapturedStep
 
     def fn(state, x):
         weight, counter = state
@@ -120,7 +123,8 @@ def test_captured_graph_replays_what_eager_computes(backend):
             state_captured, got = step(state_captured, x.clone())
         for g, w in zip(list(state_captured) + got, list(state_eager) + want):
             np.testing.assert_array_equal(g.numpy(), w.numpy())
-    assert len(step._graphs) == 1  # one trace served every call
+    assert len(step._graphs) == 1  # one trace served every call, as a graph, not eagerly
+    assert all(entry is not _EAGER for entry in step._graphs.values())
 
 
 @pytest.mark.parametrize("backend", ["torch"], indirect=True)
