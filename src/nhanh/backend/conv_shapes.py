@@ -40,6 +40,17 @@ def padding_mode(padding: str) -> str:
     return p
 
 
+def pool_args(shape, pool_size, strides, padding: str, data_format: str | None):
+    """(rank, data_format, padding, pool, strides) of a pooling call on inputs of `shape`,
+    checked; strides default to the pool size, as in Keras."""
+    rank = len(shape) - 2
+    if rank not in (1, 2, 3):
+        raise ValueError(f"pooling needs inputs of rank 3, 4 or 5, got shape {tuple(shape)}.")
+    pool = as_tuple(pool_size, rank, "pool_size")
+    strides = pool if strides is None else as_tuple(strides, rank, "strides")
+    return rank, data_format_of(data_format), padding_mode(padding), pool, strides
+
+
 def same_pads(sizes, window, strides, dilation, padding: str) -> list[tuple[int, int]]:
     """(before, after) per spatial axis; 'same' puts the odd pixel after, as TensorFlow."""
     if padding == "valid":

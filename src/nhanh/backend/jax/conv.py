@@ -12,7 +12,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from nhanh.backend.conv_shapes import (
-    as_tuple, check_rank, data_format_of, padding_mode, same_pads, transpose_pads,
+    as_tuple, check_rank, data_format_of, padding_mode, pool_args, same_pads, transpose_pads,
     window_counts,
 )
 
@@ -79,13 +79,8 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
 
 def _pool_setup(inputs, pool_size, strides, padding, data_format):
     inputs = jnp.asarray(inputs)
-    rank = inputs.ndim - 2
-    if rank not in (1, 2, 3):
-        raise ValueError(f"pooling needs inputs of rank 3, 4 or 5, got shape "
-                         f"{tuple(inputs.shape)}.")
-    data_format, padding = data_format_of(data_format), padding_mode(padding)
-    pool = as_tuple(pool_size, rank, "pool_size")
-    strides = pool if strides is None else as_tuple(strides, rank, "strides")
+    rank, data_format, padding, pool, strides = pool_args(inputs.shape, pool_size, strides,
+                                                          padding, data_format)
     axes = _spatial_axes(inputs.ndim, data_format)
     sizes = [inputs.shape[a] for a in axes]
     spatial_pads = same_pads(sizes, pool, strides, (1,) * rank, padding)
