@@ -34,7 +34,9 @@ def trained():
     (lambda m, x, y: m.fit(x, y, validation_data=(x, y[:3]), verbose=0), "samples"),
     (lambda m, x, y: m.set_weights([np.zeros((2, 1))]), "has 2 weight"),
     (lambda m, x, y: m.set_weights([np.zeros((3, 1)), np.zeros(1)]), r"shape \(2, 1\)"),
-    (lambda m, x, y: m.fit(x, y, class_weight={0: 1.0}, verbose=0), "class_weight"),
+    (lambda m, x, y: m.fit(x, y, class_weight={0: 1.0}, sample_weight=np.ones(len(y)),
+                           verbose=0), "class_weight and sample_weight"),
+    (lambda m, x, y: m.fit(x, y, class_weight=[1.0, 2.0], verbose=0), "class_weight"),
 ])
 def test_bad_input_raises_and_changes_nothing(trained, call, match):
     model, x, y = trained

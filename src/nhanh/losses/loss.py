@@ -11,7 +11,7 @@ import math
 from typing import Any, Callable
 
 from nhanh import config, ops
-from nhanh.losses.shapes import match_weights
+from nhanh.losses.shapes import match_weights, pair_shapes
 from nhanh.naming import to_snake_case
 
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
@@ -117,6 +117,9 @@ class LossFunctionWrapper(Loss):
         self._fn_kwargs = kwargs
 
     def call(self, y_true, y_pred):
+        # As Keras does before any loss function: labels (batch,) against predictions
+        # (batch, 1) would otherwise broadcast to (batch, batch) in a user's function.
+        y_true, y_pred = pair_shapes(y_true, y_pred)
         return self.fn(y_true, y_pred, **self._fn_kwargs)
 
     def get_config(self) -> dict:

@@ -93,20 +93,36 @@ class CompileConfig:
         return [list(specs) for _ in range(n)]  # the same metrics for every output
 
     def build_metrics(self, y_shapes: list, out_shapes: list) -> None:
+        """Metric objects for every output, unweighted ones first, with Keras's unique log
+        names: '<output>_' before each name when there are several outputs, 'weighted_' before
+        a weighted metric whose name is taken, then '_1', '_2', ... for repeats."""
         if self.metrics is not None:
             return
         self.metrics = []
-        for i, specs in enumerate(self.metric_specs):
-            for spec, weighted in specs:
-                metric = _metrics.get_for_output(spec, self.losses[i], y_shapes[i],
-                                                 out_shapes[i])
-                if self.multi:
-                    metric.name = f"{self.output_names[i]}_{metric.name}"
-                self.metrics.append((i, metric, weighted))
+        taken: dict[str, int] = {}
+        for want_weighted in (False, True):
+            for i, specs in enumerate(self.metric_specs):
+                prefix = f"{self.output_names[i]}_" if self.multi else ""
+                for spec, weighted in specs:
+                    if weighted != want_weighted:
+                        continue
+                    metric = _metrics.get_for_output(spec, self.losses[i], y_shapes[i],
+                                                     out_shapes[i])
+                    metric.name = _unique_name(taken, prefix, metric.name, weighted)
+                    self.metrics.append((i, metric, weighted))
 
     def all_metrics(self) -> list:
+        """The loss, each output's loss, then the compiled metrics (the logs' order)."""
         return [self.loss_tracker, *self.output_loss_trackers,
                 *(m for _, m, _ in self.metrics or [])]
+
+    def result_order(self, names: list[str]) -> list[str]:
+        """The order of evaluate()'s list and of metrics_names, as Keras flattens its logs:
+        the loss, a single output's metrics, each output's loss, then the rest by name."""
+        first = ["loss"] + ([] if self.multi else [m.name for _, m, _ in self.metrics or []]) \
+            + [t.name for t in self.output_loss_trackers]
+        known = [n for n in first if n in names]
+        return known + sorted(n for n in names if n not in known)
 
     def match(self, structure, what: str) -> list:
         """Targets or predictions as a list in output order."""
@@ -124,3 +140,14 @@ class CompileConfig:
             raise ValueError(f"The model has {len(self.output_names)} outputs "
                              f"{self.output_names}; give {what} as a list or a dict.")
         return [structure]
+
+
+def _unique_name(taken: dict[str, int], prefix: str, name: str, weighted: bool) -> str:
+    full = prefix + name
+    if full in taken and weighted:
+        full = f"{prefix}weighted_{name}"
+    if full not in taken:
+        taken[full] = 1
+        return full
+    taken[full] += 1
+    return f"{full}_{taken[full] - 1}"

@@ -69,15 +69,15 @@ def _map(value, fn):
 
 
 def class_weights_to_sample_weights(y: np.ndarray, class_weight: dict) -> np.ndarray:
-    """Per-sample weights from a {class: weight} dict, reading labels or one-hot rows."""
+    """Per-sample weights from a {class: weight} dict, reading labels or one-hot rows; a
+    class the dict does not name weighs 1.0, as in Keras."""
+    if not isinstance(class_weight, dict):
+        raise TypeError("class_weight must be a dict {class index: weight}, got "
+                        f"{type(class_weight).__name__}.")
     labels = np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(len(y), -1)[:, 0]
     labels = np.rint(labels).astype("int64")
-    unknown = sorted(set(np.unique(labels).tolist()) - set(int(k) for k in class_weight))
-    if unknown:
-        raise ValueError(f"class_weight has no entry for class(es) {unknown}; give a weight for "
-                         "every class that appears in y.")
     table = {int(k): float(v) for k, v in class_weight.items()}
-    return np.array([table[c] for c in labels], dtype="float32")
+    return np.array([table.get(c, 1.0) for c in labels.tolist()], dtype="float32")
 
 
 class ArrayData:
@@ -86,6 +86,7 @@ class ArrayData:
     def __init__(self, x, y=None, sample_weight=None, class_weight=None, *, what: str = "x"):
         if x is None:
             raise ValueError("No input data: pass x (an array of samples).")
+        self.what_y = "validation y" if what.startswith("validation") else "y"
         self.x = _as_arrays(x, what)
         self.y = None if y is None else _as_arrays(y, "y")
         self.sample_weight = None if sample_weight is None else _as_array(sample_weight,
@@ -104,22 +105,30 @@ class ArrayData:
         if self.num_samples == 0:
             raise ValueError(f"{what} is empty: there are no samples to use.")
         if class_weight is not None:
-            if self.y is None or not isinstance(self.y, np.ndarray):
-                raise ValueError("class_weight needs a single array y of labels.")
-            weights = class_weights_to_sample_weights(self.y, class_weight)
-            self.sample_weight = weights if self.sample_weight is None else \
-                self.sample_weight * weights
+            self.apply_class_weight(class_weight)
+
+    def apply_class_weight(self, class_weight: dict) -> None:
+        """Turn class weights into the sample weights of these (training) rows; validation
+        rows never get them, so fit applies them after validation_split."""
+        if self.sample_weight is not None:
+            raise ValueError("class_weight and sample_weight cannot be given together (Keras "
+                             "raises too): fold the class weights into sample_weight yourself, "
+                             "e.g. sample_weight * np.vectorize(class_weight.get)(labels).")
+        if self.y is None or not isinstance(self.y, np.ndarray):
+            raise ValueError("class_weight needs a model with a single output and its targets "
+                             "y as one array of labels or one-hot rows.")
+        self.sample_weight = class_weights_to_sample_weights(self.y, class_weight)
 
     @classmethod
     def _from(cls, x, y, sw) -> "ArrayData":
         out = cls.__new__(cls)
-        out.x, out.y, out.sample_weight = x, y, sw
+        out.x, out.y, out.sample_weight, out.what_y = x, y, sw, "y"
         out.num_samples = len(_flat(x)[0])
         return out
 
     def split(self, validation_split: float) -> tuple["ArrayData", "ArrayData"]:
         """The last `validation_split` fraction of the samples (before shuffling) is held out."""
-        at = int(math.ceil(self.num_samples * (1.0 - validation_split)))
+        at = int(math.floor(self.num_samples * (1.0 - validation_split)))  # as Keras
         if at == 0 or at == self.num_samples:
             raise ValueError(f"validation_split={validation_split} leaves "
                              f"{'no training' if at == 0 else 'no validation'} samples out of "
@@ -230,8 +239,8 @@ class BatchSource:
     batch is read and transferred while the device still computes the current step.
     """
 
-    def __init__(self, source, what: str = "x"):
-        self.source, self.what = source, what
+    def __init__(self, source, what: str = "x", class_weight: dict | None = None):
+        self.source, self.what, self.class_weight = source, what, class_weight
         self.reiterable = hasattr(source, "__iter__") and iter(source) is not source
         self._iterator = iter(source)
         try:
@@ -253,7 +262,7 @@ class BatchSource:
             raise ValueError(f"Each batch of {self.what} must be x, (x, y) or "
                              f"(x, y, sample_weight); got a tuple of {len(batch)} items.")
         x, y, sw = (*batch, None, None)[:3]
-        return ArrayData(x, y, sw, what=f"a batch of {self.what}")
+        return ArrayData(x, y, sw, self.class_weight, what=f"a batch of {self.what}")
 
     def feature_shapes(self):
         return _map(self.x, lambda a: a.shape[1:])

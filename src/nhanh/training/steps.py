@@ -46,7 +46,7 @@ class Steps:
         self.optimizer = list(model.optimizer.variables)
         self.metrics = [v for m in model.metrics for v in m.variables]
         self.key = Steps.key_of(model)
-        self.log_names = model.metrics_names
+        self.log_names = [m.name for m in model.metrics]  # the order _results gives
         self.trace_counts = {k: 0 for k in ("train", "test", "predict", "train_loop",
                                             "test_loop", "predict_loop")}
         self.mode = compile_mode(model)

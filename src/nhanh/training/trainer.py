@@ -19,6 +19,7 @@ from nhanh.training.data import ArrayData, BatchSource, is_batch_source
 from nhanh.training.loops import to_floats
 from nhanh.training.step_api import StepAPI
 from nhanh.training.steps import Steps, compile_mode
+from nhanh.training.target_checks import check_sparse_labels
 
 
 def _check_verbose(verbose) -> int:
@@ -45,12 +46,11 @@ def _data(x, y, sample_weight, class_weight, what: str):
     """ArrayData for arrays; a BatchSource for generators, iterators and DataLoaders."""
     if not is_batch_source(x):
         return ArrayData(x, y, sample_weight, class_weight, what=what)
-    given = [n for n, v in (("y", y), ("sample_weight", sample_weight),
-                            ("class_weight", class_weight)) if v is not None]
+    given = [n for n, v in (("y", y), ("sample_weight", sample_weight)) if v is not None]
     if given:
         raise ValueError(f"{', '.join(given)} cannot be given with a generator or DataLoader "
                          "as x: let each batch be (x, y) or (x, y, sample_weight).")
-    return BatchSource(x, what)
+    return BatchSource(x, what, class_weight)
 
 
 def _num_steps(data, batch_size: int, steps: int | None):
@@ -141,19 +141,32 @@ class Trainer(StepAPI):
 
     @property
     def metrics_names(self) -> list[str]:
-        return [m.name for m in self.metrics]
+        """The names of evaluate()'s values, in the order it returns them (unique, as the logs'
+        keys are)."""
+        names = [m.name for m in self.metrics]
+        return self._compile_config.result_order(names) if self.compiled else names
 
-    def _build_metrics(self, data: ArrayData) -> None:
-        config = self._compile_config
-        if config.metrics is not None:
-            return
-        y_shapes = [None if y is None else y.shape for y in config.match(data.y, "y")]
+    def _output_shapes(self, data: ArrayData) -> list:
         features = data.feature_shapes()
         batch_shape = (None, *features) if isinstance(features, tuple) else \
             _map_shapes(features)
         out = self.compute_output_shape(batch_shape)
-        out_shapes = config.match(out, "the model's outputs") if config.multi else [out]
-        config.build_metrics(y_shapes, out_shapes)
+        config = self._compile_config
+        return config.match(out, "the model's outputs") if config.multi else [out]
+
+    def _check_targets(self, data: ArrayData) -> None:
+        """Metrics built for the targets' shapes; in-memory labels checked against the
+        losses once, before any step."""
+        config = self._compile_config
+        ys = config.match(data.y, "y")
+        out_shapes = None
+        if config.metrics is None:
+            out_shapes = self._output_shapes(data)
+            config.build_metrics([None if y is None else y.shape for y in ys], out_shapes)
+        if isinstance(data, ArrayData) and not getattr(data, "_targets_checked", False):
+            data._targets_checked = True
+            check_sparse_labels(config.losses, ys, out_shapes or self._output_shapes(data),
+                                config.output_names, data.what_y)
 
     def _reset_metrics(self) -> None:
         for m in self.metrics:
@@ -165,7 +178,7 @@ class Trainer(StepAPI):
         if with_targets:
             if data.y is None:
                 raise ValueError("This method needs targets: pass y (or validation targets).")
-            self._build_metrics(data)
+            self._check_targets(data)
         key = Steps.key_of(self)
         if self._steps is None or self._steps.key != key:
             self._steps = Steps(self)
@@ -212,7 +225,8 @@ class Trainer(StepAPI):
             raise ValueError(f"validation_split must be a float in [0, 1), got {validation_split!r}.")
         if shuffle not in (True, False, "batch"):
             raise ValueError(f"shuffle must be True, False or 'batch', got {shuffle!r}.")
-        data = _data(x, y, sample_weight, class_weight, "x")
+        # Class weights reach only the training rows, after validation_split (as in Keras).
+        data = _data(x, y, sample_weight, class_weight if validation_split == 0 else None, "x")
         val_data = None
         if validation_data is not None:
             val_data = BatchSource(validation_data, "validation_data") \
@@ -223,9 +237,13 @@ class Trainer(StepAPI):
                 raise ValueError("validation_split needs array data; with a generator or "
                                  "DataLoader, pass validation_data instead.")
             data, val_data = data.split(validation_split)
+            if class_weight is not None:
+                data.apply_class_weight(class_weight)
         steps = self._prepare(data, with_targets=True)
         if val_data is not None:
             self._check_input_shapes(val_data)
+            if isinstance(val_data, ArrayData):
+                self._check_targets(val_data)  # bad validation labels fail before training
 
         if isinstance(data, BatchSource):
             num_steps = data.num_batches(steps_per_epoch)
@@ -321,7 +339,7 @@ class Trainer(StepAPI):
     def _format_result(self, logs: dict, return_dict: bool):
         if return_dict:
             return logs
-        values = list(logs.values())
+        values = [logs[n] for n in self._compile_config.result_order(list(logs))]
         return values[0] if len(values) == 1 else values
 
     def predict(self, x, batch_size: int | None = None, verbose: Any = "auto",
