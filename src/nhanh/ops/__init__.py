@@ -6,8 +6,11 @@ accepts arrays. Layers, losses, metrics and optimizers are written with these on
 
 from __future__ import annotations
 
+import inspect as _inspect
+
 from nhanh import backend as _backend
 from nhanh.backend import OP_GROUPS
+from nhanh.ops import _docs
 from nhanh.variables import Variable
 
 
@@ -29,7 +32,11 @@ def _forward(group: str, name: str):
         return fn(*args, **kwargs)
 
     op.__name__ = op.__qualname__ = name
-    op.__doc__ = f"`{name}` with numpy's meaning, on the current backend."
+    stub = getattr(_docs, name, None)  # documentation only: the stub is never called
+    if stub is None:
+        op.__doc__ = f"`{name}` with numpy's meaning, on the current backend."
+    else:
+        op.__doc__, op.__signature__ = stub.__doc__, _inspect.signature(stub)
     return op
 
 
@@ -40,53 +47,155 @@ del _group, _names, _name
 
 
 def convert_to_tensor(x, dtype=None):
-    """An array of the current backend (numbers, lists, numpy arrays, Variables)."""
+    """An array of the current backend (numbers, lists, numpy arrays, Variables).
+
+    Without `dtype`, 64-bit numpy data becomes 32-bit on both engines, so they agree.
+
+    Args:
+        x: A Python number, nested list, numpy array, backend array or Variable.
+        dtype: Dtype of the result (a string such as `"float32"`); `None` keeps `x`'s
+            (narrowed to 32 bits as above).
+
+    Returns:
+        An array of the current backend, on its default device.
+    """
     return _backend.get().convert_to_tensor(_unwrap(x), dtype)
 
 
 def convert_to_numpy(x):
-    """A host numpy copy of an array or Variable."""
+    """A host numpy copy of an array or Variable (this waits for the device).
+
+    Args:
+        x: A backend array, Variable, or anything numpy can convert.
+
+    Returns:
+        A `numpy.ndarray` on the host.
+    """
     return _backend.get().convert_to_numpy(_unwrap(x))
 
 
 def cast(x, dtype):
+    """`x` converted to another dtype (a no-op when it already has it).
+
+    Args:
+        x: Input tensor, Variable or array-like.
+        dtype: The target dtype, e.g. `"float32"` or `"int32"`.
+
+    Returns:
+        A tensor of `x`'s shape and dtype `dtype`.
+    """
     return _backend.get().cast(_unwrap(x), dtype)
 
 
 def shape(x) -> tuple:
+    """The static shape of `x` as a tuple of ints (read without touching the device).
+
+    Args:
+        x: A tensor or Variable.
+
+    Returns:
+        A tuple of ints.
+    """
     return tuple(_unwrap(x).shape)
 
 
 def ndim(x) -> int:
+    """The number of axes of `x`.
+
+    Args:
+        x: A tensor or Variable.
+
+    Returns:
+        An int.
+    """
     return len(_unwrap(x).shape)
 
 
 def dtype(x) -> str:
+    """The dtype of `x` as a string such as `"float32"`, the same on every engine.
+
+    Args:
+        x: A tensor, Variable, or anything numpy can convert.
+
+    Returns:
+        The dtype's name.
+    """
     return _backend.get().dtype_of(_unwrap(x))
 
 
 def is_tensor(x) -> bool:
+    """Whether `x` is an array of the current backend (jax.Array or torch.Tensor).
+
+    Args:
+        x: Any object. A Variable is not a tensor here: test `x.value`.
+
+    Returns:
+        A bool.
+    """
     return _backend.get().is_tensor(x)
 
 
 def stop_gradient(x):
+    """`x`'s value, treated as a constant by differentiation.
+
+    Args:
+        x: Input tensor or Variable.
+
+    Returns:
+        A tensor equal to `x` through which no gradient flows.
+    """
     return _backend.get().stop_gradient(_unwrap(x))
 
 
 def item(x):
-    """A device value read on the host as a Python number (this synchronises)."""
+    """A device value read on the host as a Python number (this synchronises).
+
+    Args:
+        x: A tensor or Variable with exactly one element.
+
+    Returns:
+        A Python int, float or bool.
+    """
     return _backend.get().item(_unwrap(x))
 
 
 def fori_loop(lower, upper, body, init):
-    """body(i, carry) for i in [lower, upper); compiled as one loop on JAX."""
+    """body(i, carry) for i in [lower, upper); compiled as one loop on JAX.
+
+    On JAX the bounds may be traced values, so one compiled loop serves every trip count;
+    on PyTorch it is a Python loop and the bounds are read as ints.
+
+    Args:
+        lower: First value of `i` (included).
+        upper: End of the range of `i` (excluded).
+        body: `body(i, carry) -> carry`; the carry must keep its structure, shapes and
+            dtypes from one step to the next.
+        init: The initial carry (a tensor or nested tuple / list / dict of tensors).
+
+    Returns:
+        The carry after the last step (`init` when the range is empty).
+    """
     return _backend.get().fori_loop(lower, upper, body, init)
 
 
 def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
                    dilation_rate=1):
     """Each input channel convolved with its own `depth_multiplier` filters; kernel
-    (*k, in_channels, multiplier). A grouped conv with one group per input channel."""
+    (*k, in_channels, multiplier). A grouped conv with one group per input channel.
+
+    Args:
+        inputs: Tensor of shape (batch, *spatial, channels), or channels-first.
+        kernel: Tensor of shape (*kernel_size, in_channels, depth_multiplier).
+        strides: An int or one int per spatial axis.
+        padding: `"valid"` or `"same"` (TensorFlow's: the odd pixel goes after).
+        data_format: `"channels_last"` or `"channels_first"`; `None` means
+            `nhanh.config.image_data_format()`.
+        dilation_rate: An int or one int per spatial axis.
+
+    Returns:
+        A tensor of the same layout with `in_channels * depth_multiplier` channels,
+        the multiplier's outputs of each input channel adjacent.
+    """
     kernel = _unwrap(kernel)
     shape = tuple(kernel.shape)
     kernel = reshape(kernel, (*shape[:-2], 1, shape[-2] * shape[-1]))  # noqa: F821
@@ -95,17 +204,45 @@ def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
 
 def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, padding="valid",
                    data_format=None, dilation_rate=1):
-    """A depthwise convolution followed by a 1x1 (pointwise) convolution."""
+    """A depthwise convolution followed by a 1x1 (pointwise) convolution.
+
+    Args:
+        inputs: Tensor of shape (batch, *spatial, channels), or channels-first.
+        depthwise_kernel: Tensor of shape (*kernel_size, in_channels, depth_multiplier),
+            as for `depthwise_conv`.
+        pointwise_kernel: Tensor of shape (*ones, in_channels * depth_multiplier,
+            out_channels), a kernel of size 1 on every spatial axis.
+        strides: Strides of the depthwise step (the pointwise step uses 1).
+        padding: `"valid"` or `"same"`, for the depthwise step.
+        data_format: `"channels_last"` or `"channels_first"`; `None` means
+            `nhanh.config.image_data_format()`.
+        dilation_rate: Dilation of the depthwise step.
+
+    Returns:
+        A tensor of the same layout with `out_channels` channels.
+    """
     depthwise = depthwise_conv(inputs, depthwise_kernel, strides, padding, data_format,
                                dilation_rate)
     return conv(depthwise, pointwise_kernel, 1, "valid", data_format, 1)  # noqa: F821
 
 
 def safe_divide(x, y):
-    """x / y, with 0 where y is 0 (for means over empty sets)."""
+    """x / y, with 0 where y is 0 (for means over empty sets).
+
+    The zero divisors are replaced before dividing, so neither the value nor the gradient
+    has a NaN or infinity there.
+
+    Args:
+        x: Dividend tensor.
+        y: Divisor tensor, broadcast against `x`.
+
+    Returns:
+        A tensor of the broadcast shape.
+    """
     zero = equal(y, 0)  # noqa: F821
     return where(zero, 0, divide(x, where(zero, 1, y)))  # noqa: F821
 
 
-def __getattr__(name):
-    raise AttributeError(f"nhanh.ops has no op {name!r}.")
+from nhanh import keras_names as _keras_names  # noqa: E402
+
+__getattr__ = _keras_names.module_getattr(__name__)  # Keras names nhanh lacks say so
