@@ -1,7 +1,8 @@
 """Every test runs once per installed backend: the `backend` fixture is autouse and switches
 nhanh's engine before the test body runs.
 
-A test marked `engine_independent` (pure Python: config, naming, progress formatting; or a
+A test marked `engines("torch")` runs only on the engines named. A test marked
+`engine_independent` (pure Python: config, naming, progress formatting; or a
 test that loops over the engines itself, e.g. in subprocesses) runs once, on the first
 selected engine. `NHANH_TEST_BACKENDS=jax` (comma-separated) narrows the engines, for quick
 local runs and mutation testing; by default every installed engine runs.
@@ -25,12 +26,26 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "engine_independent: the test does not depend on the engine (or loops over "
         "the engines itself), so it runs once")
+    config.addinivalue_line(
+        "markers", "engines(*names): the test concerns only these engines (e.g. PyTorch's "
+        "captured steps); it runs on those of them that are selected")
 
 
 def pytest_generate_tests(metafunc):
-    if "backend" in metafunc.fixturenames:
-        once = metafunc.definition.get_closest_marker("engine_independent") is not None
-        metafunc.parametrize("backend", SELECTED[:1] if once else SELECTED, indirect=True)
+    if "backend" not in metafunc.fixturenames:
+        return
+    engines = SELECTED
+    if metafunc.definition.get_closest_marker("engine_independent") is not None:
+        engines = SELECTED[:1]
+    only = metafunc.definition.get_closest_marker("engines")
+    if only is not None:
+        engines = [b for b in SELECTED if b in only.args]
+        if not engines:  # that engine is not installed or not selected here
+            metafunc.parametrize("backend", [pytest.param(
+                only.args[0], marks=pytest.mark.skip(reason=f"{only.args} not selected"))],
+                indirect=True)
+            return
+    metafunc.parametrize("backend", engines, indirect=True)
 
 
 @pytest.fixture(autouse=True)

@@ -12,6 +12,10 @@ from nhanh import layers, ops
 from helpers import classification_data
 
 
+def _torch():
+    return pytest.importorskip("torch")
+
+
 def _train(seed=5, epochs=2, **compile_args):
     x, labels = classification_data(n=70)  # 4 batches of 16 and a partial batch of 6
     nhanh.utils.set_random_seed(seed)
@@ -93,11 +97,11 @@ def test_a_step_that_reads_the_host_still_trains(backend, caplog):
         assert model._steps.trace_counts["train"] == 1  # one attempt, then plain Python
 
 
-@pytest.mark.parametrize("backend", ["torch"], indirect=True)
+@pytest.mark.engines("torch")
 def test_captured_graph_replays_what_eager_computes(backend):
     """The rewrites of a captured graph (dropping x * 1, reusing repeated ops, folding
     constants) keep the values, also around ops that write their inputs in place."""
-    torch = pytest.importorskip("torch")
+    torch = _torch()
     from nhanh.backend.torch.capture import _EAGER, CapturedStep
 
     def fn(state, x):
@@ -127,9 +131,9 @@ def test_captured_graph_replays_what_eager_computes(backend):
     assert all(entry is not _EAGER for entry in step._graphs.values())
 
 
-@pytest.mark.parametrize("backend", ["torch"], indirect=True)
+@pytest.mark.engines("torch")
 def test_unhashable_constant_arguments_run_eagerly(backend):
-    torch = pytest.importorskip("torch")
+    torch = _torch()
     from nhanh.backend.torch.capture import CapturedStep
 
     step = CapturedStep(lambda x, offset: x + torch.as_tensor(offset))
@@ -138,9 +142,9 @@ def test_unhashable_constant_arguments_run_eagerly(backend):
     np.testing.assert_array_equal(step(x, np.array([3.0, 4.0])).numpy(), [3.0, 4.0])
 
 
-@pytest.mark.parametrize("backend", ["torch"], indirect=True)
+@pytest.mark.engines("torch")
 def test_matmul_and_bias_fuse_only_when_nothing_is_written_between(backend):
-    torch = pytest.importorskip("torch")
+    torch = _torch()
     from nhanh.backend.torch.capture import CapturedStep
 
     def fn(state, x):

@@ -319,9 +319,8 @@ def test_fit_with_masks_and_dropout_is_compiled_and_learns(np_rng):
     assert all(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
 
 
+@pytest.mark.engines("jax")
 def test_jax_runs_one_scan_whatever_the_length(backend):
-    if backend != "jax":
-        pytest.skip("lax.scan is JAX's")
     import jax
 
     for layer in (LSTM(3), LSTM(3, use_cudnn=False, recurrent_dropout=0.1), GRU(3),
@@ -564,3 +563,73 @@ def test_bad_arguments_raise_clear_errors():
         TimeDistributed(Dense(2))(np.zeros((2, 3), "float32"))
     with pytest.raises(ValueError, match="go_backwards"):
         Bidirectional(LSTM(U), backward_layer=LSTM(U))
+
+
+# --- training against real Keras 3 --------------------------------------------------------------
+# Every recurrent layer, masked (Embedding(mask_zero=True)) and not, trains for two SGD steps
+# from the same initial weights as Keras 3 does (Keras on JAX, computed once per session), and
+# on PyTorch the step is captured as one graph, not run eagerly.
+
+TRAIN_IDS = np.array([[1, 2, 3, 0, 0], [4, 5, 6, 2, 1], [0, 0, 3, 4, 5], [6, 1, 0, 2, 0],
+                      [2, 2, 2, 2, 0], [5, 0, 0, 0, 0], [3, 6, 1, 4, 2], [0, 1, 2, 3, 0]],
+                     "int32")
+TRAIN_Y = np.linspace(-1, 1, len(TRAIN_IDS), dtype="float32")[:, None]
+RECURRENT_CASES = {  # few models, each several layers: Keras's side costs a compilation each
+    "simple_rnn": lambda L: [L.layers.SimpleRNN(3)],
+    "lstm": lambda L: [L.layers.LSTM(3)],
+    "gru": lambda L: [L.layers.GRU(3)],
+    "backwards_sequences": lambda L: [
+        L.layers.LSTM(3, return_sequences=True, go_backwards=True),
+        L.layers.GRU(2, return_sequences=True), L.layers.SimpleRNN(2, go_backwards=True)],
+    "bidirectional": lambda L: [L.layers.Bidirectional(L.layers.GRU(2, return_sequences=True)),
+                                L.layers.Bidirectional(L.layers.LSTM(2))],
+    "cells": lambda L: [L.layers.RNN(L.layers.SimpleRNNCell(3), return_sequences=True),
+                        L.layers.RNN(L.layers.LSTMCell(3), return_sequences=True,
+                                     go_backwards=True),
+                        L.layers.RNN(L.layers.GRUCell(2))],
+}
+
+
+def _recurrent_model(L, case: str, masked: bool):
+    model = L.Sequential([L.Input((TRAIN_IDS.shape[1],), dtype="int32"),
+                          L.layers.Embedding(7, 3, mask_zero=masked),
+                          *RECURRENT_CASES[case](L), L.layers.Dense(1)])
+    rng = np.random.default_rng(11)
+    model.set_weights([rng.normal(scale=0.5, size=w.shape).astype("float32")
+                       for w in model.get_weights()])
+    model.compile(optimizer=L.optimizers.SGD(0.2), loss="mse")
+    return model
+
+
+def _two_steps(L, case, masked, **fit_args):
+    model = _recurrent_model(L, case, masked)
+    history = model.fit(TRAIN_IDS, TRAIN_Y, batch_size=4, epochs=1, shuffle=False, verbose=0,
+                        **fit_args)
+    return history.history["loss"], [np.asarray(w) for w in model.get_weights()]
+
+
+_KERAS_RESULTS: dict = {}
+
+
+def _keras_two_steps(case, masked):
+    if (case, masked) not in _KERAS_RESULTS:
+        import os
+        os.environ.setdefault("KERAS_BACKEND", "jax")
+        keras = pytest.importorskip("keras")
+        _KERAS_RESULTS[case, masked] = _two_steps(keras, case, masked)
+    return _KERAS_RESULTS[case, masked]
+
+
+@pytest.mark.parametrize("masked", [False, True], ids=["unmasked", "masked"])
+@pytest.mark.parametrize("case", list(RECURRENT_CASES))
+def test_training_steps_match_keras(case, masked, backend, caplog):
+    with caplog.at_level("WARNING", logger="nhanh"):
+        loss, weights = _two_steps(nhanh, case, masked)
+    assert "could not be captured" not in caplog.text  # PyTorch replayed one captured graph
+    want_loss, want_weights = _keras_two_steps(case, masked)
+    np.testing.assert_allclose(loss, want_loss, rtol=1e-5, atol=1e-6)
+    assert len(weights) == len(want_weights)
+    for got, want in zip(weights, want_weights):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    before = _recurrent_model(nhanh, case, masked).get_weights()
+    assert all(not np.allclose(a, b) for a, b in zip(before[1:], weights[1:]))  # it learned

@@ -8,13 +8,23 @@ backward pass torch.autograd.grad produces, the in-place optimizer update) as on
 graph. Later calls with the same signature replay the graph. With `jit_compile=True` the graph
 also goes through `torch.compile` (Inductor), which fuses its elementwise ops.
 
-A step that cannot be traced (it reads a device value on the host, or branches on one) runs
-eagerly instead, and the reason is logged on the "nhanh" logger at debug level.
+Capturing leans on PyTorch internals (make_fx on real inputs, OpOverload._op, op schemas), so
+every stage may fail on some model or some PyTorch version: tracing (a step that reads a device
+value on the host, or branches on one), tidying the graph, generating its code, torch.compile,
+or the first replay. Any such failure runs that signature's step as eager PyTorch instead, and
+says so once per model, at WARNING level on the "nhanh" logger: a silent 5x slowdown is a bug
+the user cannot see. The first replay of a graph runs on a copy of the inputs it writes in
+place, so a failure there leaves the state as it was. A user's own mistake fails the eager run
+too, and that error, not the engine's, is what the user sees. PyTorch's own logging is
+silenced while a step is traced or compiled: a failed trace is expected, not news.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
+import weakref
 from typing import Any, Callable
 
 import torch
@@ -25,6 +35,14 @@ from nhanh.backend.torch.graph_rewrites import tidy
 log = logging.getLogger("nhanh")
 
 _EAGER = object()  # a signature whose step runs eagerly
+_tracing = contextvars.ContextVar("nhanh_torch_tracing", default=None)
+
+
+def tracing() -> str | None:
+    """None, or what the step being traced now becomes: "graph" (replayed) or "jit" (through
+    torch.compile). Code that would read a device value on the host (rnn.py's packed sequences)
+    takes a path without the read instead."""
+    return _tracing.get()
 
 
 # --- flattening nested (state, batch) arguments --------------------------------------------
@@ -69,6 +87,16 @@ def _build(structure, leaves):
 
 # --- the captured step ---------------------------------------------------------------------
 
+class _Fresh:
+    """A graph not replayed yet: `written` are the positions of the inputs it writes in place,
+    copied before its first replay so that a failure there can be undone."""
+
+    __slots__ = ("run", "out", "written", "stage")
+
+    def __init__(self, run, out, written, stage):
+        self.run, self.out, self.written, self.stage = run, out, written, stage
+
+
 class CapturedStep:
     """fn(*args) as graphs captured per input signature; see the module docstring."""
 
@@ -84,16 +112,22 @@ class CapturedStep:
         try:
             key = (structure, tuple([(leaf.shape, leaf.dtype) for leaf in leaves]))
             entry = self._graphs.get(key)
-        except TypeError:  # an unhashable constant argument: nothing to key a graph on
-            return self.eager(*args)
-        if entry is None:
-            entry = self._graphs[key] = self._capture(structure, leaves)
+        except TypeError as error:  # an unhashable constant argument: nothing to key a graph on
+            return self._fall_back(None, "keying the inputs", error, args)
+        if type(entry) is tuple:  # the common case: a graph that replayed before
+            run, out_structure = entry
+            return _build(out_structure, iter(run(*leaves)))
         if entry is _EAGER:
             return self.eager(*args)
-        replay, out_structure = entry
-        return _build(out_structure, iter(replay(*leaves)))
+        if entry is None:
+            entry = self._capture(structure, leaves)
+            if type(entry) is not _Fresh:
+                return self._fall_back(key, *entry, args)
+            self._graphs[key] = entry
+        return self._first_replay(key, entry, leaves, args)
 
     def _capture(self, structure, leaves: list):
+        """A _Fresh graph, or (stage, error) when a stage failed."""
         out: dict = {}
 
         def flat(*tensors):
@@ -101,15 +135,150 @@ class CapturedStep:
             out["structure"] = _flatten(self.fn(*_build(structure, iter(tensors))), outputs)
             return outputs
 
+        stage = "tracing"
         try:
-            graph = make_fx(flat, tracing_mode="fake", _allow_non_fake_inputs=True)(*leaves)
-        except Exception as error:  # anything make_fx cannot follow: run it as Python
-            log.debug("nhanh: %s runs eagerly on PyTorch, it could not be captured: %s: %s",
-                      getattr(self.fn, "__name__", "a step"), type(error).__name__, error)
-            return _EAGER
-        tidy(graph)
-        run = torch.compile(graph, dynamic=False) if self.jit_compile else _to_python(graph)
-        return run, out["structure"]
+            with _quiet_torch_logs():
+                token = _tracing.set("jit" if self.jit_compile else "graph")
+                try:
+                    graph = make_fx(flat, tracing_mode="fake", _allow_non_fake_inputs=True)(
+                        *leaves)
+                finally:
+                    _tracing.reset(token)
+            stage = "graph tidying"
+            tidy(graph)
+            written = _written_inputs(graph)
+            grad_mode = _needs_grad_mode(graph)
+            if self.jit_compile:
+                stage = "torch.compile"
+                run = _with_grad_mode(_inductor(graph)) if grad_mode else _inductor(graph)
+            else:
+                stage = "code generation"
+                run = _to_python(graph)
+        except Exception as error:  # anything capture cannot follow: run it as Python
+            return stage, error
+        return _Fresh(run, out["structure"], written, stage if self.jit_compile else "replay")
+
+    def _first_replay(self, key, entry: _Fresh, leaves: list, args: tuple):
+        """Replay a new graph on inputs whose written part is saved first; on failure put
+        them back and run the step eagerly."""
+        try:
+            saved = [(leaves[i], leaves[i].clone()) for i in entry.written]
+        except Exception:  # no memory for the copies: replay without a way back
+            saved = None
+        try:
+            with _quiet_torch_logs() if self.jit_compile else contextlib.nullcontext():
+                result = entry.run(*leaves)
+        except Exception as error:
+            if saved is None and entry.written:
+                raise
+            for leaf, copy in saved or ():
+                leaf.copy_(copy)
+            del saved
+            return self._fall_back(key, entry.stage, error, args)
+        self._graphs[key] = (entry.run, entry.out)
+        return _build(entry.out, iter(result))
+
+    def _fall_back(self, key, stage: str, error: Exception, args: tuple):
+        """The step run eagerly. A user's own mistake fails here too and surfaces as it is;
+        only when the eager step works is the engine's failure reported (once per model) and
+        the signature remembered as eager."""
+        result = self.eager(*args)
+        if key is not None:
+            self._graphs[key] = _EAGER
+        _report(self, stage, error)
+        return result
+
+
+_reported: weakref.WeakSet = weakref.WeakSet()  # owners (a model's Steps) already told
+
+
+def _report(step: CapturedStep, stage: str, error: Exception) -> None:
+    owner = getattr(step.eager, "__self__", step)  # the Steps object: one report per model
+    try:
+        if owner in _reported:
+            return
+        _reported.add(owner)
+    except TypeError:  # an owner without weak references: report per step
+        if getattr(step, "_reported", False):
+            return
+        step._reported = True
+    model = getattr(getattr(owner, "model", None), "name", None)
+    name = getattr(step.eager, "__name__", "step").strip("_")
+    reason = " ".join(str(error).split())
+    reason = reason if len(reason) <= 300 else reason[:297] + "..."
+    log.warning(
+        "nhanh: the %s step%s could not be captured as a graph (%s failed: %s: %s), so it runs "
+        "as eager PyTorch code, which is several times slower. compile(run_eagerly=True) "
+        "chooses that on purpose and hides this message.", name,
+        f" of model {model!r}" if model else "", stage, type(error).__name__, reason)
+
+
+@contextlib.contextmanager
+def _quiet_torch_logs():
+    """PyTorch's loggers switched off for a while (a failed trace logs a traceback at ERROR
+    level through torch's own stderr handlers), then put back as they were."""
+    manager = logging.Logger.manager
+    loggers = [logger for name, logger in list(manager.loggerDict.items())
+               if isinstance(logger, logging.Logger)
+               and (name == "torch" or name.startswith("torch."))]
+    root = logging.getLogger("torch")
+    saved = [(logger, logger.disabled) for logger in loggers]
+    level = root.level
+    for logger in loggers:
+        logger.disabled = True
+    root.setLevel(logging.CRITICAL + 1)  # loggers torch creates meanwhile inherit this
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+        for logger, disabled in saved:
+            logger.disabled = disabled
+
+
+def _inductor(graph: torch.fx.GraphModule) -> Callable:
+    return torch.compile(graph, dynamic=False)
+
+
+def _written_inputs(graph: torch.fx.GraphModule) -> list[int]:
+    """Positions of the graph's inputs that an op writes in place, through any views of them
+    (erring towards too many: a position too many only costs a copy at the first replay)."""
+    nodes = list(graph.graph.nodes)
+    todo = [source for node in nodes if node.op == "call_function"
+            and not (isinstance(node.target, torch._ops.OpOverload)
+                     and not node.target._schema.is_mutable)
+            for source in node.all_input_nodes]
+    seen: set = set()
+    while todo:
+        node = todo.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        if node.op == "call_function":
+            target = node.target
+            if not isinstance(target, torch._ops.OpOverload) or any(
+                    r.alias_info is not None for r in target._schema.returns):
+                todo.extend(node.all_input_nodes)  # a view, or an item of a list
+    placeholders = [node for node in nodes if node.op == "placeholder"]
+    return [i for i, node in enumerate(placeholders) if node in seen]
+
+
+# Ops whose kernels look at torch's grad mode, not only at their arguments: oneDNN's LSTM
+# layer (PyTorch's fused LSTM on a CPU) leaves out the workspace its backward op needs when
+# grad mode is off. The trace ran with it on (inside torch.autograd.grad's forward), the replay
+# runs under no_grad, so these run with grad mode on, as traced.
+_GRAD_MODE_OPS = {op for op in (getattr(getattr(torch.ops.aten, name, None), "default", None)
+                                for name in ("mkldnn_rnn_layer",)) if op is not None}
+
+
+def _needs_grad_mode(graph: torch.fx.GraphModule) -> bool:
+    return any(node.target in _GRAD_MODE_OPS for node in graph.graph.nodes)
+
+
+def _with_grad_mode(fn: Callable) -> Callable:
+    def call(*args, **kwargs):
+        with torch.enable_grad():
+            return fn(*args, **kwargs)
+    return call
 
 
 # --- replaying a graph -----------------------------------------------------------------------
@@ -145,7 +314,8 @@ def _to_python(graph: torch.fx.GraphModule) -> Callable:
             names[node] = render(getattr(graph, node.target))
         elif node.op == "call_function":
             target = node.target
-            fn = render(target._op if isinstance(target, torch._ops.OpOverload) else target)
+            op = target._op if isinstance(target, torch._ops.OpOverload) else target
+            fn = render(_with_grad_mode(op) if target in _GRAD_MODE_OPS else op)
             args = [render(a) for a in node.args]
             args += [f"{k}={render(v)}" for k, v in node.kwargs.items()]
             names[node] = f"v{i}"

@@ -23,7 +23,9 @@
 lstm and gru run PyTorch's fused kernels (torch._VF.lstm / torch._VF.gru, cuDNN on a GPU)
 when there is no mask, or when the mask is right-padded (every row True then False, at least
 one True): the mask is read on the host once to check this and to pack the sequences. Any other
-mask runs the step loop.
+mask runs the step loop, and so does any mask while a step is being captured as a graph
+(capture.py): a traced step cannot read the host, and the loop needs no read, so the step stays
+one graph.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from typing import Callable
 
 import torch
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+from nhanh.backend.torch.capture import tracing
 
 
 # --- scan -----------------------------------------------------------------------------------
@@ -121,6 +125,8 @@ def _fused(run: Callable, inputs, states: tuple, mask, go_backwards: bool,
     if mask is None:
         x = torch.flip(inputs, (1,)) if go_backwards else inputs
         return run(x, states, None)
+    if tracing():  # no host read inside a captured step: the step loop handles any mask
+        return None
     lengths = _right_padded_lengths(mask, steps)
     if lengths is None:
         return None
@@ -168,8 +174,11 @@ def lstm(inputs, h, c, kernel, recurrent_kernel, bias=None, mask=None,
     params = [kernel.t().contiguous(), recurrent_kernel.t().contiguous()]
     if bias is not None:
         params += [bias, torch.zeros_like(bias)]
-    result = _fused(_kernel(torch._VF.lstm, params, bias is not None), inputs, (h, c), mask,
-                    go_backwards, zero_output_for_mask)
+    result = None
+    # torch.compile cannot compile the CPU's fused LSTM op (oneDNN's); it fuses the loop instead.
+    if not (tracing() == "jit" and inputs.device.type == "cpu"):
+        result = _fused(_kernel(torch._VF.lstm, params, bias is not None), inputs, (h, c), mask,
+                        go_backwards, zero_output_for_mask)
     if result is not None:
         outputs, (h, c) = result
         return outputs, h, c
