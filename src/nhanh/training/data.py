@@ -174,12 +174,24 @@ class ArrayData:
         """Batches cut on the host in `order` and handed to the steps one at a time, for data
         not worth moving to the device whole (see Trainer's _on_device); each batch's copy
         overlaps the step queued before it."""
-        for i in range(num_steps):
-            rows = order[i * batch_size:(i + 1) * batch_size]
+        return self.batches_of((order[i * batch_size:(i + 1) * batch_size]
+                                for i in range(num_steps)), x_only)
+
+    def batches_of(self, rows_iter, x_only: bool = False):
+        """Host batches of the given row indices, one per item of `rows_iter`."""
+        for rows in rows_iter:
             yield ArrayData._from(_map(self.x, lambda a: a[rows]),
                                   _map(self.y, lambda a: a[rows]),
                                   None if self.sample_weight is None
                                   else self.sample_weight[rows]).step_inputs(x_only)
+
+    def row_stream(self, shuffle, rng, batch_size: int):
+        """Endless batches of row indices: pass after pass over the data, each pass in a new
+        order (for epochs shorter than the data, which go on where the last one stopped)."""
+        while True:
+            order = self.order(shuffle, rng, batch_size)
+            for start in range(0, self.num_samples, batch_size):
+                yield order[start:start + batch_size]
 
     def step_inputs(self, x_only: bool = False):
         """(x, y, sample_weight), or x alone, in the form a step takes a host batch."""

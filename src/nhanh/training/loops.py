@@ -21,7 +21,13 @@ from nhanh.training.steps import Steps
 
 def to_floats(names: list[str], values) -> dict[str, float]:
     """Device metric values -> {name: float}; the one place a loop reads them on the host."""
-    return {k: float(ops.convert_to_numpy(v)) for k, v in zip(names, values)}
+    return sorted_logs({k: float(ops.convert_to_numpy(v)) for k, v in zip(names, values)})
+
+
+def sorted_logs(logs: dict) -> dict:
+    """Logs with their keys in alphabetical order, as Keras 3 hands them to History,
+    callbacks and the progress bar ('accuracy', 'loss', 'val_accuracy', 'val_loss')."""
+    return dict(sorted(logs.items()))
 
 
 class Stretch:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from typing import Any
@@ -16,7 +17,7 @@ from nhanh.callbacks import CallbackList, History
 from nhanh.training import loops, progress
 from nhanh.training.compile_config import CompileConfig
 from nhanh.training.data import ArrayData, BatchSource, is_batch_source
-from nhanh.training.loops import to_floats
+from nhanh.training.loops import sorted_logs, to_floats
 from nhanh.training.step_api import StepAPI
 from nhanh.training.steps import Steps, compile_mode
 from nhanh.training.target_checks import check_sparse_labels
@@ -257,18 +258,29 @@ class Trainer(StepAPI):
         per_batch = cbs.wants_batch_logs or _overrides(self, "train_step") or \
             not self._fuse_steps(batch_size)
         rng = np.random.default_rng(_random.draw_seed())
+        # Fewer steps per epoch than the data has batches: like Keras, each epoch goes on
+        # where the last one stopped, through fresh passes (shuffled anew) over the data.
+        stream = data.row_stream(shuffle, rng, batch_size) if isinstance(data, ArrayData) \
+            and steps_per_epoch is not None and num_steps < data.num_batches(batch_size) \
+            else None
         self.stop_training = False
         self.history = history
-        nan_reported = False
+        nan_reported, last_logs = False, {}
         cbs.on_train_begin()
         arrays = data.on_device() if _on_device(data, per_batch) else None
         for epoch in range(initial_epoch, epochs):
             self._reset_metrics()
             cbs.on_epoch_begin(epoch)
-            if verbose:
+            if verbose and epochs > 1:  # as Keras 3: no "Epoch 1/1" line
                 progress.print_epoch_header(epoch, epochs)
             bar = progress.Progbar(num_steps, verbose)
-            if arrays is None:
+            if stream is not None:
+                rows = itertools.islice(stream, num_steps)
+                batches = data.batches_of(rows) if arrays is None else \
+                    (ops.convert_to_tensor(r) for r in rows)
+                logs, done = loops.train_batches(self, steps, batches, bar, cbs,
+                                                 cbs.wants_batch_logs, arrays)
+            elif arrays is None:
                 batches = data.batches(num_steps) if isinstance(data, BatchSource) else \
                     data.host_batches(data.order(shuffle, rng, batch_size), batch_size, num_steps)
                 logs, done = loops.train_batches(self, steps, batches, bar, cbs,
@@ -292,14 +304,16 @@ class Trainer(StepAPI):
                     "batch.", RuntimeWarning, stacklevel=2)
             if val_data is not None and (epoch + 1) % validation_freq == 0:
                 val_logs = self._evaluate_data(val_data, validation_batch_size or batch_size,
-                                               validation_steps, verbose=0)
-                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                                               validation_steps, verbose=0, callbacks=cbs)
+                epoch_logs = sorted_logs({**epoch_logs,
+                                          **{f"val_{k}": v for k, v in val_logs.items()}})
             if verbose:
                 bar.finish(done, epoch_logs)
             cbs.on_epoch_end(epoch, epoch_logs)
+            last_logs = epoch_logs
             if self.stop_training:
                 break
-        cbs.on_train_end()
+        cbs.on_train_end(last_logs)
         return history
 
     # --- evaluate / predict ----------------------------------------------------------------
@@ -318,7 +332,9 @@ class Trainer(StepAPI):
                        callbacks=None) -> dict:
         compiled = self._prepare(data, with_targets=True)
         num_steps = _num_steps(data, batch_size, steps)
-        cbs = CallbackList(_as_list(callbacks), model=self, steps=num_steps, verbose=verbose)
+        # fit's validation hands over fit's own callbacks (their params stay fit's), as Keras.
+        cbs = callbacks if isinstance(callbacks, CallbackList) else \
+            CallbackList(_as_list(callbacks), model=self, steps=num_steps, verbose=verbose)
         self._reset_metrics()
         cbs.on_test_begin()
         bar = progress.Progbar(num_steps, verbose)
