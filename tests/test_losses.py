@@ -404,3 +404,125 @@ def test_custom_loss_subclass(np_rng):
     loss = Cubed()
     assert loss.name == "cubed"
     np.testing.assert_allclose(_np(loss(yt, yp)), np.mean(np.abs(yp - yt) ** 3), rtol=1e-5)
+
+
+# --- targets that cannot meet the predictions: a clear ValueError, where Keras fails too ----
+
+def _targets(shape, kind, rng):
+    if kind == "int":
+        return rng.integers(0, 3, size=shape).astype("int32")
+    if kind == "binary":
+        return rng.integers(0, 2, size=shape).astype("float32")
+    return rng.uniform(0.1, 1.0, size=shape).astype("float32")
+
+
+# (loss, targets' shape, their kind, units of the model's output, what the message must say)
+BAD_TARGETS = [
+    ("categorical_crossentropy", (32,), "int", 3,
+     r"categorical_crossentropy expects one-hot targets of shape \(batch, 3\) matching the "
+     r"predictions, but got targets of shape \(32,\).*integer class labels: use "
+     r"loss='sparse_categorical_crossentropy', or one-hot encode them with "
+     r"nhanh\.utils\.to_categorical"),
+    ("categorical_crossentropy", (32, 1), "int", 3,
+     r"targets of shape \(32, 1\).*sparse_categorical_crossentropy.*to_categorical"),
+    ("categorical_crossentropy", (32, 2), "binary", 3,
+     r"targets have 2 classes and the model predicts 3: give the last layer 2 units"),
+    ("binary_crossentropy", (32, 3), "binary", 1,
+     r"binary_crossentropy expects targets with the shape of the predictions \(32, 1\).*"
+     r"got targets of shape \(32, 3\).*Dense\(3, activation='softmax'\).*"
+     r"categorical_crossentropy"),
+    ("binary_crossentropy", (32, 1), "int", 3,
+     r"shape \(32, 1\).*integer class labels, use loss='sparse_categorical_crossentropy'"),
+    ("binary_crossentropy", (32,), "int", 3, r"shape \(32,\).*sparse_categorical"),
+    ("sparse_categorical_crossentropy", (32, 3), "binary", 3,
+     r"sparse_categorical_crossentropy expects integer class labels of shape \(32,\).*"
+     r"got targets of shape \(32, 3\).*one-hot targets: use loss='categorical_crossentropy'"),
+    ("sparse_categorical_crossentropy", (32, 2), "int", 3, r"one class index per sample"),
+    ("mse", (32, 2), "real", 3,
+     r"mean_squared_error: targets of shape \(32, 2\) do not fit predictions of shape "
+     r"\(32, 3\).*Give the last layer 2 units"),
+    ("mse", (32,), "real", 3, r"one value per sample: give the last layer 1 unit"),
+    ("mae", (32, 2), "real", 3, r"mean_absolute_error: targets of shape \(32, 2\)"),
+    ("huber", (32, 2), "real", 3, r"huber: targets"),
+    ("hinge", (32, 2), "binary", 3, r"hinge: targets of shape \(32, 2\)"),
+    ("squared_hinge", (32, 2), "binary", 3, r"squared_hinge: targets"),
+    ("kl_divergence", (32, 2), "real", 3, r"kl_divergence: targets"),
+    ("poisson", (32, 2), "real", 3, r"poisson: targets"),
+    ("cosine_similarity", (32, 2), "real", 3, r"cosine_similarity: targets"),
+    ("log_cosh", (32, 2), "real", 3, r"log_cosh: targets"),
+    ("mape", (32, 2), "real", 3, r"mean_absolute_percentage_error: targets"),
+    ("msle", (32, 2), "real", 3, r"mean_squared_logarithmic_error: targets"),
+]
+# Shapes Keras accepts (after its (batch,) / (batch, 1) pairing and broadcasting): no error.
+GOOD_TARGETS = [
+    ("categorical_crossentropy", (32, 1), "binary", 1),
+    ("binary_crossentropy", (32,), "binary", 1),
+    ("sparse_categorical_crossentropy", (32, 1), "int", 3),
+    ("sparse_categorical_crossentropy", (32,), "int", 3),
+    ("mse", (32, 3), "real", 1),
+    ("mse", (32, 1), "real", 3),
+    ("mse", (32,), "real", 1),
+    ("hinge", (32, 3), "binary", 1),
+]
+
+
+def _classifier(units):
+    model = nhanh.Sequential([nhanh.Input((2,)), nhanh.layers.Dense(units,
+                                                                   activation="softmax")])
+    return model
+
+
+@pytest.mark.parametrize("jit", [False, True])
+@pytest.mark.parametrize("loss, shape, kind, units, message", BAD_TARGETS)
+def test_targets_that_do_not_fit_raise_a_clear_error_from_fit(loss, shape, kind, units,
+                                                              message, jit, np_rng):
+    """From fit, on every engine and also in a compiled step: a ValueError saying what to
+    change, not the engine's broadcasting error; the weights stay as they were."""
+    model = _classifier(units)
+    model.compile(loss=loss, optimizer="sgd", jit_compile=jit)
+    before = model.get_weights()
+    x = np_rng.normal(size=(64, 2)).astype("float32")
+    with pytest.raises(ValueError, match=message):
+        model.fit(x, _targets((64,) + shape[1:], kind, np_rng), batch_size=32, verbose=0)
+    for a, b in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("loss, shape, kind, units", GOOD_TARGETS)
+def test_targets_keras_accepts_still_train(loss, shape, kind, units, np_rng):
+    model = _classifier(units)
+    model.compile(loss=loss, optimizer="sgd")
+    x = np_rng.normal(size=(64, 2)).astype("float32")
+    history = model.fit(x, _targets((64,) + shape[1:], kind, np_rng), batch_size=32,
+                        verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+
+
+@pytest.fixture(scope="module")
+def keras_losses():
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    return pytest.importorskip("keras").losses
+
+
+@pytest.mark.engine_independent
+def test_keras_rejects_what_nhanh_rejects_and_accepts_the_rest(keras_losses, np_rng):
+    """The reference: every rejected pairing fails in Keras 3 too, every accepted one works
+    there, so nhanh's checks only turn Keras's failures into readable ones. Both sides go
+    through the loss wrapper that compile() uses, which pairs (batch,) with (batch, 1)."""
+    from keras.src.losses.losses import LossFunctionWrapper
+
+    def keras_loss(name):
+        return LossFunctionWrapper(keras_losses.get(name), reduction=None)
+
+    for loss, shape, kind, units, _ in BAD_TARGETS:
+        y, p = _targets(shape, kind, np_rng), np_rng.uniform(0.1, 0.9, (32, units))
+        with pytest.raises((ValueError, TypeError)):
+            keras_loss(loss)(y, p.astype("float32"))
+    for loss, shape, kind, units in GOOD_TARGETS:
+        y, p = _targets(shape, kind, np_rng), np_rng.uniform(0.1, 0.9, (32, units))
+        want = np.asarray(keras_loss(loss)(y, p.astype("float32")))
+        got = _np(losses.LossFunctionWrapper(losses.get(loss), reduction=None)(
+            y, p.astype("float32")))
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)

@@ -131,3 +131,8 @@ __all__ = [
     "KLD", "get", "serialize", "deserialize", "pair_shapes", "reduce_values",
     "reduce_weighted_values", "standardize_reduction",
 ]
+
+
+from nhanh import keras_names as _keras_names  # noqa: E402
+
+__getattr__ = _keras_names.module_getattr(__name__)  # Keras names nhanh lacks say so

@@ -17,14 +17,14 @@ def _signed_labels(y_true):
 
 def hinge(y_true, y_pred):
     """mean(max(1 - t * y_pred, 0), axis=-1)."""
-    y_true, y_pred = prepare(y_true, y_pred)
+    y_true, y_pred = prepare(y_true, y_pred, "hinge")
     margin = 1.0 - _signed_labels(y_true) * y_pred
     return ops.mean(ops.maximum(margin, 0.0), axis=-1)
 
 
 def squared_hinge(y_true, y_pred):
     """mean(max(1 - t * y_pred, 0)**2, axis=-1)."""
-    y_true, y_pred = prepare(y_true, y_pred)
+    y_true, y_pred = prepare(y_true, y_pred, "squared_hinge")
     margin = 1.0 - _signed_labels(y_true) * y_pred
     return ops.mean(ops.square(ops.maximum(margin, 0.0)), axis=-1)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from nhanh import config, ops
 from nhanh.losses.loss import LossFunctionWrapper
-from nhanh.losses.shapes import is_float, prepare
+from nhanh.losses.shapes import format_shape, is_float, prepare
 
 _SBS = "sum_over_batch_size"
 
@@ -17,7 +17,7 @@ _SBS = "sum_over_batch_size"
 def binary_crossentropy(y_true, y_pred, from_logits: bool = False,
                         label_smoothing: float = 0.0, axis: int = -1):
     """Mean over `axis` of -(t log p + (1 - t) log(1 - p)); labels smoothed toward 0.5."""
-    y_true, y_pred = prepare(y_true, y_pred)
+    y_true, y_pred = prepare(y_true, y_pred, "binary_crossentropy", same_shape=True)
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
     if from_logits:
@@ -41,11 +41,28 @@ def _log_probs(y_pred, from_logits: bool, axis: int):
 def categorical_crossentropy(y_true, y_pred, from_logits: bool = False,
                              label_smoothing: float = 0.0, axis: int = -1):
     """-sum(y_true * log(p), axis) for one-hot (or soft) labels."""
-    y_true, y_pred = prepare(y_true, y_pred)
+    y_true, y_pred = prepare(y_true, y_pred, "categorical_crossentropy", same_shape=True)
     if label_smoothing:
         n = ops.shape(y_pred)[axis]
         y_true = y_true * (1.0 - label_smoothing) + label_smoothing / n
     return -ops.sum(y_true * _log_probs(y_pred, from_logits, axis), axis=axis)
+
+
+def _check_sparse_labels(given: tuple, labels: tuple, pred: tuple) -> None:
+    """Integer labels need the predictions' shape without the class axis (Keras fails too)."""
+    want = pred[:-1]
+    if len(labels) == len(want) and all(a is None or b is None or a == b
+                                        for a, b in zip(labels, want)):
+        return
+    head = ("sparse_categorical_crossentropy expects integer class labels of shape "
+            f"{format_shape(want)} (the predictions {format_shape(pred)} without their class "
+            f"axis), but got targets of shape {format_shape(given)}.")
+    if given[-1:] == pred[-1:] and len(given) == len(pred):
+        fix = (" These look like one-hot targets: use loss='categorical_crossentropy', or "
+               "pass the class indices (y.argmax(axis=-1)).")
+    else:
+        fix = f" Pass one class index per sample, in [0, {pred[-1]})."
+    raise ValueError(head + fix)
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits: bool = False,
@@ -55,18 +72,13 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits: bool = False,
     if not is_float(ops.dtype(y_pred)):
         y_pred = ops.cast(y_pred, config.floatx())
     y_true = ops.convert_to_tensor(y_true)
+    given = tuple(ops.shape(y_true))
     if ops.ndim(y_true) == ops.ndim(y_pred) and ops.shape(y_true)[-1] == 1:
         y_true = ops.squeeze(y_true, -1)
     y_true = ops.cast(y_true, "int32")
     if axis not in (-1, ops.ndim(y_pred) - 1):
         y_pred = ops.moveaxis(y_pred, axis, -1)
-    if ops.shape(y_true) != ops.shape(y_pred)[:-1]:
-        raise ValueError(
-            "sparse_categorical_crossentropy expects integer labels with the shape of the "
-            f"predictions minus the class axis: predictions {ops.shape(y_pred)} need labels "
-            f"{ops.shape(y_pred)[:-1]}, got {ops.shape(y_true)}. For one-hot labels use "
-            "categorical_crossentropy."
-        )
+    _check_sparse_labels(given, tuple(ops.shape(y_true)), tuple(ops.shape(y_pred)))
     valid = None
     if ignore_class is not None:
         valid = ops.not_equal(y_true, ignore_class)
@@ -81,7 +93,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits: bool = False,
 
 def kl_divergence(y_true, y_pred):
     """sum(t * log(t / p), axis=-1), both clipped to [epsilon, 1]."""
-    y_true, y_pred = prepare(y_true, y_pred)
+    y_true, y_pred = prepare(y_true, y_pred, "kl_divergence")
     eps = config.epsilon()
     y_true = ops.clip(y_true, eps, 1.0)
     y_pred = ops.clip(y_pred, eps, 1.0)
@@ -90,7 +102,7 @@ def kl_divergence(y_true, y_pred):
 
 def poisson(y_true, y_pred):
     """mean(p - t * log(p + epsilon), axis=-1): the Poisson negative log-likelihood."""
-    y_true, y_pred = prepare(y_true, y_pred)
+    y_true, y_pred = prepare(y_true, y_pred, "poisson")
     return ops.mean(y_pred - y_true * ops.log(y_pred + config.epsilon()), axis=-1)
 
 

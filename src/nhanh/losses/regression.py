@@ -17,26 +17,26 @@ _SBS = "sum_over_batch_size"
 
 def mean_squared_error(y_true, y_pred):
     """mean((y_true - y_pred)**2, axis=-1)."""
-    y_true, y_pred = prepare(y_true, y_pred)
+    y_true, y_pred = prepare(y_true, y_pred, "mean_squared_error")
     return ops.mean(ops.square(y_true - y_pred), axis=-1)
 
 
 def mean_absolute_error(y_true, y_pred):
     """mean(|y_true - y_pred|, axis=-1)."""
-    y_true, y_pred = prepare(y_true, y_pred)
+    y_true, y_pred = prepare(y_true, y_pred, "mean_absolute_error")
     return ops.mean(ops.abs(y_true - y_pred), axis=-1)
 
 
 def mean_absolute_percentage_error(y_true, y_pred):
     """100 * mean(|(y_true - y_pred) / y_true|, axis=-1), |y_true| floored at epsilon."""
-    y_true, y_pred = prepare(y_true, y_pred)
+    y_true, y_pred = prepare(y_true, y_pred, "mean_absolute_percentage_error")
     scale = ops.maximum(ops.abs(y_true), config.epsilon())
     return 100.0 * ops.mean(ops.abs((y_true - y_pred) / scale), axis=-1)
 
 
 def mean_squared_logarithmic_error(y_true, y_pred):
     """mean((log(1 + y_pred) - log(1 + y_true))**2, axis=-1), inputs floored at epsilon."""
-    y_true, y_pred = prepare(y_true, y_pred)
+    y_true, y_pred = prepare(y_true, y_pred, "mean_squared_logarithmic_error")
     eps = config.epsilon()
     diff = ops.log(ops.maximum(y_pred, eps) + 1.0) - ops.log(ops.maximum(y_true, eps) + 1.0)
     return ops.mean(ops.square(diff), axis=-1)
@@ -44,7 +44,7 @@ def mean_squared_logarithmic_error(y_true, y_pred):
 
 def huber(y_true, y_pred, delta: float = 1.0):
     """Quadratic for errors up to `delta`, linear beyond: robust to outliers."""
-    y_true, y_pred = prepare(y_true, y_pred)
+    y_true, y_pred = prepare(y_true, y_pred, "huber")
     error = y_pred - y_true
     abs_error = ops.abs(error)
     quadratic = 0.5 * ops.square(error)
@@ -54,7 +54,7 @@ def huber(y_true, y_pred, delta: float = 1.0):
 
 def log_cosh(y_true, y_pred):
     """mean(log(cosh(y_pred - y_true)), axis=-1), computed without overflow."""
-    y_true, y_pred = prepare(y_true, y_pred)
+    y_true, y_pred = prepare(y_true, y_pred, "log_cosh")
     x = y_pred - y_true
     return ops.mean(x + ops.softplus(-2.0 * x) - math.log(2.0), axis=-1)
 
@@ -68,7 +68,7 @@ def l2_normalize(x, axis: int = -1):
 
 def cosine_similarity(y_true, y_pred, axis: int = -1):
     """Minus the cosine of the angle between y_true and y_pred (Keras's loss sign)."""
-    y_true, y_pred = prepare(y_true, y_pred)
+    y_true, y_pred = prepare(y_true, y_pred, "cosine_similarity")
     return -ops.sum(l2_normalize(y_true, axis) * l2_normalize(y_pred, axis), axis=axis)
 
 

@@ -4,6 +4,11 @@ Labels often arrive as `(batch,)` while a model predicts `(batch, 1)`. Broadcast
 against each other silently gives a `(batch, batch)` matrix and a wrong loss, so every loss
 and metric pairs ranks first: when the ranks differ by one and the longer side ends in a
 size-1 axis, the rank-1 side gains that axis, or else the size-1 axis is dropped.
+
+After pairing, targets that still cannot meet the predictions (integer labels given to
+categorical_crossentropy, (batch, 3) targets for one sigmoid unit, shapes that do not
+broadcast) raise a ValueError naming the loss, both shapes and the fix, where Keras fails
+too; anything Keras accepts passes.
 """
 
 from __future__ import annotations
@@ -50,10 +55,88 @@ def is_float(dtype: str) -> bool:
     return "float" in str(dtype)
 
 
-def prepare(y_true, y_pred):
-    """y_pred as a float tensor, y_true cast to its dtype, ranks paired."""
+def prepare(y_true, y_pred, loss: str | None = None, same_shape: bool = False):
+    """y_pred as a float tensor, y_true cast to its dtype, ranks paired.
+
+    With `loss` (its name), targets that cannot meet the predictions raise a ValueError that
+    says what to change, instead of the engine's broadcasting error from inside a compiled
+    step; `same_shape` asks for equal shapes after pairing (crossentropies, as in Keras).
+    Shapes are static, so this costs nothing inside jax.jit or a captured torch step.
+    """
     y_pred = ops.convert_to_tensor(y_pred)
     if not is_float(ops.dtype(y_pred)):
         y_pred = ops.cast(y_pred, config.floatx())
     y_true = ops.cast(y_true, ops.dtype(y_pred))
-    return pair_shapes(y_true, y_pred)
+    given = tuple(ops.shape(y_true))
+    y_true, y_pred = pair_shapes(y_true, y_pred)
+    if loss is not None:
+        check_targets(loss, given, tuple(ops.shape(y_true)), tuple(ops.shape(y_pred)),
+                      same_shape)
+    return y_true, y_pred
+
+
+def _dims_match(a, b) -> bool:
+    return a is None or b is None or a == b
+
+
+def broadcastable(s1: tuple, s2: tuple) -> bool:
+    return all(_dims_match(a, b) or 1 in (a, b) for a, b in zip(reversed(s1), reversed(s2)))
+
+
+def format_shape(shape: tuple) -> str:
+    """(32,) or (None, 3): a shape as Python writes a tuple, for messages."""
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + \
+        ("," if len(shape) == 1 else "") + ")"
+
+
+def check_targets(loss: str, given: tuple, true: tuple, pred: tuple, same_shape: bool) -> None:
+    """Raise a ValueError naming the loss, both shapes and the fix, where Keras fails too."""
+    if same_shape:
+        ok = len(true) == len(pred) and all(map(_dims_match, true, pred))
+    else:
+        ok = broadcastable(true, pred)
+    if ok:
+        return
+    classes = pred[-1] if pred else None
+    batch = "(batch, " + ", ".join(str(d) for d in pred[1:]) + ")" if pred else "()"
+    if loss == "categorical_crossentropy":
+        head = (f"categorical_crossentropy expects one-hot targets of shape {batch} matching "
+                f"the predictions, but got targets of shape {format_shape(given)} (predictions: "
+                f"{format_shape(pred)}).")
+        if len(given) < len(pred) or (given and given[-1] == 1):
+            fix = (" If the targets are integer class labels: use "
+                   "loss='sparse_categorical_crossentropy', or one-hot encode them with "
+                   f"nhanh.utils.to_categorical(y, num_classes={classes}).")
+        else:
+            fix = (f" The targets have {given[-1]} classes and the model predicts {classes}: "
+                   f"give the last layer {given[-1]} units, or fix the targets.")
+        raise ValueError(head + fix)
+    per_sample = len(given) == 1 or (len(given) > 1 and given[-1] == 1)
+    if loss == "binary_crossentropy":
+        head = (f"binary_crossentropy expects targets with the shape of the predictions "
+                f"{format_shape(pred)}, one 0/1 label per output unit, but got targets of "
+                f"shape {format_shape(given)}.")
+        if classes == 1 and true and true[-1] > 1:
+            fix = (f" For {true[-1]} classes with one label per sample, end the model with "
+                   f"Dense({true[-1]}, activation='softmax') and use "
+                   "loss='categorical_crossentropy' (one-hot targets); for multi-label "
+                   f"targets, end it with Dense({true[-1]}, activation='sigmoid').")
+        elif per_sample:
+            fix = (" If the targets are integer class labels, use "
+                   "loss='sparse_categorical_crossentropy' with a softmax output; for one "
+                   "0/1 label per sample, give the last layer 1 unit.")
+        else:
+            fix = (f" Give the last layer {true[-1]} units, one per label."
+                   if len(true) == len(pred) else " Reshape the targets to match.")
+        raise ValueError(head + fix)
+    if per_sample and classes is not None and classes > 1:
+        fix = (" The targets hold one value per sample: give the last layer 1 unit (for "
+               "integer class labels, use loss='sparse_categorical_crossentropy').")
+    elif len(true) == len(pred) and true:
+        fix = f" Give the last layer {true[-1]} units, or reshape the targets."
+    else:
+        fix = " Make the model's output shape match the targets, or reshape the targets."
+    raise ValueError(
+        f"{loss}: targets of shape {format_shape(given)} do not fit predictions of shape "
+        f"{format_shape(pred)} (the shapes neither match nor broadcast).{fix}"
+    )

@@ -8,7 +8,6 @@ from nhanh.layers.input_layer import InputLayer
 from nhanh.layers.layer import Layer
 from nhanh.layers.symbolic import Node, SymbolicTensor, flatten, map_structure
 from nhanh.models.model import Model
-from nhanh.models.summary import print_summary
 
 
 def _check_tensors(structure, what: str) -> None:
@@ -45,7 +44,18 @@ def _topological_nodes(inputs: list[SymbolicTensor], outputs: list[SymbolicTenso
 
 
 class Functional(Model):
-    """A model defined by connecting layers from Input tensors to output tensors."""
+    """A model defined by connecting layers from Input tensors to output tensors.
+
+    Usually made as `Model(inputs, outputs)`.
+
+    Args:
+        inputs: The model's `Input` tensor, or a list / dict / nested structure of them; calls to
+            the model take data in the same structure.
+        outputs: The tensor(s) computed from `inputs` by calling layers, in the structure the model
+            returns.
+        name: Name of the model; `None` derives a unique one.
+        trainable: Whether the model's weights are updated by training.
+    """
 
     def __init__(self, inputs, outputs, name: str | None = None, trainable: bool = True):
         _check_tensors(inputs, "inputs")
@@ -136,18 +146,6 @@ class Functional(Model):
         if isinstance(self._outputs_struct, dict):
             return list(self._outputs_struct)
         return [t._node.layer.name if t._node else t.name for t in self.outputs]
-
-    def summary(self, line_length=None, positions=None, print_fn=None, **kwargs) -> None:
-        rows = []
-        for layer in self.layers:
-            if isinstance(layer, InputLayer):
-                shapes = [layer.output.shape]
-            else:
-                shapes = [t.shape for n in self._nodes if n.layer is layer
-                          for t in n.output_tensors]
-            shape = shapes[0] if len(shapes) == 1 else shapes
-            rows.append((layer.name, type(layer).__name__, str(shape), f"{layer.count_params():,}"))
-        print_summary(self, rows, line_length, print_fn)
 
     # --- configuration ---------------------------------------------------------------------
     def get_config(self) -> dict:

@@ -9,7 +9,13 @@ from nhanh.training.trainer import Trainer
 
 class Model(Trainer, Layer):
     """A Layer that trains. `Model(inputs, outputs)` builds a functional model; subclass it
-    (layers as attributes in __init__, computation in call()) for anything else."""
+    (layers as attributes in __init__, computation in call()) for anything else.
+
+    Args:
+        *args: `Model(inputs, outputs)` only: see `Functional` for these arguments.
+        **kwargs: `inputs`, `outputs`, `name`, `trainable` (functional form), or the
+            base-layer keywords (`name`, `trainable`, `dtype`, ...) in a subclass.
+    """
 
     def __new__(cls, *args, **kwargs):
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
@@ -45,13 +51,11 @@ class Model(Trainer, Layer):
             self.built = False
             raise
 
-    def summary(self, line_length=None, positions=None, print_fn=None, **kwargs) -> None:
-        if not self.built:
-            raise ValueError(f"Model {self.name!r} is not built yet: give its first layer an "
-                             "input_shape, or call it on data (fit, predict) before summary().")
-        rows = [(layer.name, type(layer).__name__, "?", layer.count_params())
-                for layer in self.layers]
-        print_summary(self, rows, line_length, print_fn)
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None) -> None:
+        """Print the layer table (Keras 3's columns and arguments); see models/summary.py."""
+        print_summary(self, line_length, positions, print_fn, expand_nested, show_trainable,
+                      layer_range)
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         """A layer of this model by name (or by index in `layers`)."""

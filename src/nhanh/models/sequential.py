@@ -9,12 +9,18 @@ from nhanh.layers.layer import Layer
 from nhanh.layers.symbolic import SymbolicTensor
 from nhanh.models.model import Model
 from nhanh.models.serialization import deserialize_layer
-from nhanh.models.summary import print_summary
 
 
 class Sequential(Model):
     """Layers applied in order. Built at once when the first layer knows its input shape,
-    otherwise from the first data it sees."""
+    otherwise from the first data it sees.
+
+    Args:
+        layers: List of layers to add in order; the first may be an `Input` (or its `InputLayer`)
+            declaring the input shape. `None` starts empty (see `add`).
+        trainable: Whether the model's weights are updated by training.
+        name: Name of the model; `None` derives a unique one.
+    """
 
     def __init__(self, layers=None, trainable: bool = True, name: str | None = None):
         Layer.__init__(self, trainable=trainable, name=name)
@@ -136,14 +142,6 @@ class Sequential(Model):
         if not self.built:
             raise AttributeError(f"Model {self.name!r} is not built, so it has no output yet.")
         return self._symbolic_output
-
-    def summary(self, line_length=None, positions=None, print_fn=None, **kwargs) -> None:
-        if not self.built:
-            raise ValueError(f"Model {self.name!r} is not built yet: give its first layer an "
-                             "input_shape, or call it on data (fit, predict) before summary().")
-        rows = [(layer.name, type(layer).__name__, str(shape), f"{layer.count_params():,}")
-                for layer, shape in zip(self._stack, self._layer_output_shapes)]
-        print_summary(self, rows, line_length, print_fn)
 
     def get_config(self) -> dict:
         layer_configs = []

@@ -4,7 +4,10 @@
     50/50 [==============================] - 0s 709us/step - loss: 1.7199
 
 On a terminal (verbose=1) the bar is redrawn in place, reading device values at most every
-~0.1 s; with verbose=2, or when output is not a terminal, only the finished line is printed.
+~0.1 s; when output is not a terminal, only the finished line is printed. verbose=2 prints
+one line per epoch without a bar, in Keras 3's layout:
+
+    50/50 - 0s - 3ms/step - loss: 0.1234 - val_loss: 0.1301
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ def format_value(value: float) -> str:
 
 
 def format_per_step(seconds: float) -> str:
-    if seconds >= 1:
+    if seconds >= 1 or seconds == 0:
         return f"{seconds:.0f}s/step"
     if seconds >= 1e-3:
         return f"{seconds * 1e3:.0f}ms/step"
@@ -49,6 +52,7 @@ class Progbar:
     def __init__(self, target: int | None, verbose: int = 1, stream=None):
         self.target = target
         self.stream = stream or sys.stdout
+        self.verbose = verbose
         self.interactive = verbose == 1 and is_interactive(self.stream)
         self.start = time.perf_counter()
         self._last_draw = 0.0
@@ -71,6 +75,11 @@ class Progbar:
     def finish(self, current: int, logs: Mapping[str, float]) -> None:
         elapsed = time.perf_counter() - self.start
         per_step = format_per_step(elapsed / max(current, 1))
+        if self.verbose == 2:
+            target = self.target if self.target is not None else current
+            count = f"{current:>{len(str(target))}}/{target}"
+            self._write(f"{count} - {elapsed:.0f}s - {per_step}{format_logs(logs)}\n")
+            return
         line = f"{self._bar(current, done=True)} - {elapsed:.0f}s {per_step}{format_logs(logs)}"
         prefix = "\r" if self.interactive else ""
         self._write(prefix + line.ljust(self._drawn_width) + "\n")
