@@ -173,3 +173,50 @@ def test_slice_with_a_traced_start_inside_a_compiled_step():
     for start in (0, 4, 7):
         np.testing.assert_array_equal(to_numpy(step(x, ops.convert_to_tensor(start))),
                                       np.arange(start, start + 3.0))
+
+
+@pytest.mark.engine_independent
+def test_utils_import_nothing_above_the_ops_layer():
+    """Layering backend -> ops/variables -> layers -> training -> models: nhanh.utils sits at
+    the bottom (everything may use it), so it imports none of the levels above ops."""
+    import ast
+    import pathlib
+
+    above = ("nhanh.layers", "nhanh.training", "nhanh.models", "nhanh.callbacks",
+             "nhanh.optimizers", "nhanh.losses", "nhanh.metrics")
+    utils_dir = pathlib.Path(nhanh.utils.__file__).parent
+    upward = []
+    for path in sorted(utils_dir.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if isinstance(node, ast.ImportFrom) and node.module == "nhanh":
+                names = [f"nhanh.{a.name}" for a in node.names]
+            upward += [f"{path.name}: {n}" for n in names if n.startswith(above)]
+    assert upward == []
+
+
+@pytest.mark.engine_independent
+def test_pack_and_unpack_batches_like_keras():
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    keras = pytest.importorskip("keras")
+    x, y, w = np.ones((2, 3)), np.zeros(2), np.full(2, 0.5)
+    for batch in (x, (x,), (x, y), (x, y, w), [x, y], ((x, x), y), {"a": x}):
+        ours = nhanh.utils.unpack_x_y_sample_weight(batch)
+        theirs = keras.utils.unpack_x_y_sample_weight(batch)
+        assert len(ours) == 3 and all(a is b for a, b in zip(ours, theirs))
+    for args in ((x,), ((x, x),), ([x],), (x, y), (x, y, w), (x, None, w)):
+        ours, theirs = nhanh.utils.pack_x_y_sample_weight(*args), \
+            keras.utils.pack_x_y_sample_weight(*args)
+        assert type(ours) is type(theirs)
+        if isinstance(ours, tuple):
+            assert len(ours) == len(theirs) and all(a is b for a, b in zip(ours, theirs))
+        else:
+            assert ours is theirs
+    with pytest.raises(ValueError, match="got a tuple of 4 items"):
+        nhanh.utils.unpack_x_y_sample_weight((x, y, w, w))
+    from nhanh.training.step_api import unpack_x_y_sample_weight  # the old home still works
+
+    assert unpack_x_y_sample_weight is nhanh.utils.unpack_x_y_sample_weight

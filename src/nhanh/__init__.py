@@ -25,3 +25,8 @@ __version__ = "0.1.0"
 __all__ = ["Input", "Layer", "Model", "Sequential", "Variable", "activations", "callbacks",
            "config", "constraints", "initializers", "layers", "losses", "metrics", "models",
            "ops", "optimizers", "random", "regularizers", "utils"]
+
+
+from nhanh import keras_names as _keras_names  # noqa: E402
+
+__getattr__ = _keras_names.module_getattr(__name__)  # Keras names nhanh lacks say so

@@ -5,15 +5,40 @@ Inside a `StatelessScope`, reading a Variable returns the value the scope maps i
 assigning records the new value in the scope instead of touching the Variable. Training steps
 run the user's layers inside such a scope, so `step(state, batch) -> (state, logs)` is a pure
 function that the engine can compile, while layers still write `self.kernel`.
+
+The stack of open scopes is per thread: a data-loader thread, or a user's own thread, reads a
+Variable's real value while the main thread is inside a training step's scope.
+
+A Variable stands for its current value in arithmetic, comparisons, `int()`, `float()`,
+`round()` and `np.asarray()`, giving what Keras 3's Variables give on the same engine.
+Comparisons are elementwise, `==` and `!=` included (Keras 3's choice), yet a Variable stays
+hashable by identity (Keras's are unhashable): state is kept in dicts keyed by Variable, and
+distinct live objects never share an identity hash, so a dict or set never falls back to the
+elementwise `==`. (`v in some_list` does compare with `==`: look Variables up in a dict or by
+`id()`.) `bool(variable)` raises, as in Keras: its truth would be read from the device, and
+would fail inside a compiled step. Where Keras falls short, nhanh does as NumPy does: `len()`
+works, and iteration walks the first axis (Keras's has no len(), and iterating one on JAX
+never ends, since out-of-range indices clamp). `np.asarray(v, copy=False)` raises: the value
+is the engine's, and training replaces it.
 """
 
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 
 from nhanh import backend as _backend
 
-_scopes: list["StatelessScope"] = []
+
+class _ThreadScopes(threading.local):
+    """Each thread's own stack of open StatelessScopes (innermost last)."""
+
+    def __init__(self):
+        self.stack: list[StatelessScope] = []
+
+
+_thread = _ThreadScopes()
 
 
 class StatelessScope:
@@ -39,25 +64,30 @@ class StatelessScope:
             return self.assigned[variable]
         if variable in self.values:
             return self.values[variable]
-        for outer in reversed(_scopes[: _scopes.index(self)]):
+        stack = _thread.stack
+        below = stack[: stack.index(self)] if self in stack else []
+        for outer in reversed(below):
             if variable in outer.assigned or variable in outer.values:
                 return outer.get(variable)
         return variable._value
 
     def __enter__(self):
-        _scopes.append(self)
+        _thread.stack.append(self)
         return self
 
     def __exit__(self, *exc):
-        _scopes.remove(self)
+        _thread.stack.remove(self)
 
 
 def in_stateless_scope() -> bool:
-    return bool(_scopes)
+    """Whether this thread is inside a StatelessScope."""
+    return bool(_thread.stack)
 
 
 def current_scope() -> StatelessScope | None:
-    return _scopes[-1] if _scopes else None
+    """This thread's innermost StatelessScope, or None."""
+    stack = _thread.stack
+    return stack[-1] if stack else None
 
 
 _name_counts: dict[str, int] = {}
@@ -70,7 +100,7 @@ class Variable:
                  regularizer=None, constraint=None):
         from nhanh import config
 
-        if _scopes:
+        if _thread.stack:
             raise RuntimeError(
                 f"Variable {name!r} was created inside a training step (a stateless scope). "
                 "Weights made in call() -- including layers constructed there -- are not part "
@@ -96,8 +126,9 @@ class Variable:
 
     @property
     def value(self):
-        if _scopes:
-            return _scopes[-1].get(self)
+        stack = _thread.stack
+        if stack:
+            return stack[-1].get(self)
         return self._value
 
     @property
@@ -113,8 +144,9 @@ class Variable:
         if tuple(converted.shape) != self.shape:
             raise ValueError(f"Cannot assign a value of shape {tuple(converted.shape)} to "
                              f"variable {self.name!r} of shape {self.shape}.")
-        if _scopes:
-            _scopes[-1].assigned[self] = converted
+        stack = _thread.stack
+        if stack:
+            stack[-1].assigned[self] = converted
         else:
             self._value = converted
             self._unshared = not self._backend.is_tensor(value) and \
@@ -127,29 +159,105 @@ class Variable:
         self.assign(self.value - delta)
 
     def numpy(self) -> np.ndarray:
+        """The current value as a NumPy array (a host copy)."""
         return self._backend.convert_to_numpy(self.value)
 
     def __array__(self, dtype=None, copy=None):
-        out = self.numpy()
-        return out.astype(dtype) if dtype is not None else out
+        if copy is False:
+            raise ValueError(
+                f"np.asarray(variable, copy=False): variable {self.name!r} lives in the "
+                "engine's memory and training replaces it, so NumPy cannot view it without a "
+                "copy. Leave copy unset (or True), or call variable.numpy().")
+        out = self.numpy()  # may be a read-only view of the engine's buffer (JAX on a CPU)
+        if dtype is not None:
+            return out.astype(dtype)
+        return np.array(out, copy=True) if copy else out
 
     def __repr__(self) -> str:
         return f"<Variable {self.name} shape={self.shape} dtype={self.dtype}>"
 
-    # Arithmetic reads the current value, so `self.kernel * 2` works in layer code.
-    def __add__(self, o): return self.value + _v(o)
-    def __radd__(self, o): return _v(o) + self.value
-    def __sub__(self, o): return self.value - _v(o)
-    def __rsub__(self, o): return _v(o) - self.value
-    def __mul__(self, o): return self.value * _v(o)
-    def __rmul__(self, o): return _v(o) * self.value
-    def __truediv__(self, o): return self.value / _v(o)
-    def __rtruediv__(self, o): return _v(o) / self.value
-    def __matmul__(self, o): return self.value @ _v(o)
-    def __rmatmul__(self, o): return _v(o) @ self.value
-    def __pow__(self, o): return self.value ** _v(o)
-    def __neg__(self): return -self.value
-    def __getitem__(self, i): return self.value[i]
+    # --- Python's number protocol: the Variable stands for its current value ---------------
+    def _scalar(self, kind: str):
+        if self.ndim:
+            raise TypeError(f"{kind}(variable) needs a scalar, but variable {self.name!r} has "
+                            f"shape {self.shape}. Index it first, e.g. {kind}(variable[0]).")
+        return self._backend.item(self.value)
+
+    def __int__(self) -> int:
+        return int(self._scalar("int"))
+
+    def __float__(self) -> float:
+        return float(self._scalar("float"))
+
+    def __bool__(self):
+        raise TypeError(
+            f"Variable {self.name!r} cannot be used as a boolean (as in Keras 3): its value lives "
+            "on the device. Compare explicitly, e.g. `bool(variable.numpy() > 0)`, or test "
+            "`variable is not None`.")
+
+    def __len__(self) -> int:
+        if not self.ndim:
+            raise TypeError(f"len() of variable {self.name!r}, a scalar (shape ()), is "
+                            "undefined.")
+        return self.shape[0]
+
+    def __iter__(self):
+        if not self.ndim:
+            raise TypeError(f"Variable {self.name!r} is a scalar (shape ()); it cannot be "
+                            "iterated.")
+        value = self.value
+        return (value[i] for i in range(self.shape[0]))
+
+    def __getitem__(self, i):
+        return self.value[i]
+
+    # Arithmetic and comparisons read the current value through the engine's numpy ops, so
+    # `self.kernel * 2` works in layer code and gives an engine array, as in Keras.
+    def _op(self, name: str, a, b):
+        return getattr(self._backend.numpy, name)(_v(a), _v(b))
+
+    def __add__(self, o): return self._op("add", self, o)
+    def __radd__(self, o): return self._op("add", o, self)
+    def __sub__(self, o): return self._op("subtract", self, o)
+    def __rsub__(self, o): return self._op("subtract", o, self)
+    def __mul__(self, o): return self._op("multiply", self, o)
+    def __rmul__(self, o): return self._op("multiply", o, self)
+    def __truediv__(self, o): return self._op("true_divide", self, o)
+    def __rtruediv__(self, o): return self._op("true_divide", o, self)
+    def __floordiv__(self, o): return self._op("floor_divide", self, o)
+    def __rfloordiv__(self, o): return self._op("floor_divide", o, self)
+    def __mod__(self, o): return self._op("mod", self, o)
+    def __rmod__(self, o): return self._op("mod", o, self)
+    def __pow__(self, o): return self._op("power", self, o)
+    def __rpow__(self, o): return self._op("power", o, self)
+    def __matmul__(self, o): return self._op("matmul", self, o)
+    def __rmatmul__(self, o): return self._op("matmul", o, self)
+    def __and__(self, o): return self._op("logical_and", self, o)
+    def __rand__(self, o): return self._op("logical_and", o, self)
+    def __or__(self, o): return self._op("logical_or", self, o)
+    def __ror__(self, o): return self._op("logical_or", o, self)
+    def __xor__(self, o): return _logical_xor(self._backend, self.value, _v(o))
+    def __rxor__(self, o): return _logical_xor(self._backend, _v(o), self.value)
+    def __eq__(self, o): return self._op("equal", self, o)
+    def __ne__(self, o): return self._op("not_equal", self, o)
+    def __lt__(self, o): return self._op("less", self, o)
+    def __le__(self, o): return self._op("less_equal", self, o)
+    def __gt__(self, o): return self._op("greater", self, o)
+    def __ge__(self, o): return self._op("greater_equal", self, o)
+    def __neg__(self): return self._backend.numpy.negative(self.value)
+    def __pos__(self): return self.value
+    def __abs__(self): return self._backend.numpy.abs(self.value)
+    def __invert__(self): return ~self.value
+    def __round__(self, ndigits=None): return self._backend.numpy.round(self.value, ndigits or 0)
+
+    # Identity, not value: Variables key the state dicts (see the module docstring).
+    __hash__ = object.__hash__
+
+
+def _logical_xor(backend, a, b):
+    """Elementwise exclusive or of truth values (the contract has no logical_xor)."""
+    np_ = backend.numpy
+    return np_.not_equal(np_.not_equal(a, False), np_.not_equal(b, False))
 
 
 def _v(x):

@@ -19,7 +19,15 @@ _BY_NAME.update({"swish": silu, "hard_swish": hard_silu})
 
 
 def serialize(activation: Callable) -> str | dict:
-    """The name that `deserialize` turns back into `activation`."""
+    """The name that `deserialize` turns back into `activation`.
+
+    Args:
+        activation: A built-in activation function, an object with `get_config()`, or a named
+            function.
+
+    Returns:
+        The name (a string), or a config dict for an object with `get_config()`.
+    """
     for name, fn in _BY_NAME.items():
         if fn is activation:
             return name
@@ -33,7 +41,15 @@ def serialize(activation: Callable) -> str | dict:
 
 
 def deserialize(name: str | dict, custom_objects: dict | None = None) -> Callable:
-    """The activation called `name` (also accepts Keras's {'class_name', 'config'} form)."""
+    """The activation called `name` (also accepts Keras's {'class_name', 'config'} form).
+
+    Args:
+        name: The activation's name (case-insensitive), or a Keras config dict.
+        custom_objects: Dict mapping names to user functions, looked up before the built-ins.
+
+    Returns:
+        The activation function.
+    """
     if isinstance(name, dict):
         name = name["config"] if name.get("class_name") == "function" else name["class_name"]
     if custom_objects and name in custom_objects:
@@ -42,7 +58,14 @@ def deserialize(name: str | dict, custom_objects: dict | None = None) -> Callabl
 
 
 def get(identifier: str | dict | Callable | None) -> Callable:
-    """None -> linear; a name or serialized form -> that function; a callable -> itself."""
+    """None -> linear; a name or serialized form -> that function; a callable -> itself.
+
+    Args:
+        identifier: A name, a serialized form, a callable, or `None`.
+
+    Returns:
+        The activation function.
+    """
     if identifier is None:
         return linear
     if isinstance(identifier, (str, dict)):
@@ -58,3 +81,8 @@ __all__ = [
     "hard_swish", "leaky_relu", "linear", "log_softmax", "mish", "relu", "relu6", "selu",
     "serialize", "sigmoid", "silu", "softmax", "softplus", "softsign", "swish", "tanh",
 ]
+
+
+from nhanh import keras_names as _keras_names  # noqa: E402
+
+__getattr__ = _keras_names.module_getattr(__name__)  # Keras names nhanh lacks say so

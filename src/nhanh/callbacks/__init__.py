@@ -8,3 +8,8 @@ from nhanh.callbacks.terminate_on_nan import TerminateOnNaN
 
 __all__ = ["Callback", "CallbackList", "EarlyStopping", "History", "LambdaCallback",
            "TerminateOnNaN"]
+
+
+from nhanh import keras_names as _keras_names  # noqa: E402
+
+__getattr__ = _keras_names.module_getattr(__name__)  # Keras names nhanh lacks say so

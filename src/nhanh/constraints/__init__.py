@@ -43,6 +43,11 @@ class MaxNorm(Constraint):
     """Rescales each slice along `axis` whose L2 norm exceeds `max_value` down to it.
 
     axis=0 constrains each output unit's incoming weights in a Dense kernel (in, out).
+
+    Args:
+        max_value: Positive float, the largest norm allowed.
+        axis: Int or list of ints, the axes each norm is computed over (0 for a Dense kernel: one
+            norm per output unit).
     """
 
     def __init__(self, max_value: float = 2, axis: Axis = 0):
@@ -67,7 +72,12 @@ class NonNeg(Constraint):
 
 
 class UnitNorm(Constraint):
-    """Divides each slice along `axis` by its L2 norm, so every slice has norm 1."""
+    """Divides each slice along `axis` by its L2 norm, so every slice has norm 1.
+
+    Args:
+        axis: Int or list of ints, the axes each norm is computed over (0 for a Dense kernel: one
+            norm per output unit).
+    """
 
     def __init__(self, axis: Axis = 0):
         self.axis = axis
@@ -81,7 +91,16 @@ class UnitNorm(Constraint):
 
 
 class MinMaxNorm(Constraint):
-    """Moves each slice's L2 norm into [min_value, max_value], a fraction `rate` of the way."""
+    """Moves each slice's L2 norm into [min_value, max_value], a fraction `rate` of the way.
+
+    Args:
+        min_value: Non-negative float, the smallest norm allowed.
+        max_value: Float, the largest norm allowed.
+        rate: Float in [0, 1]: 1 moves the norm fully into the range after each update, smaller
+            values only part of the way.
+        axis: Int or list of ints, the axes each norm is computed over (0 for a Dense kernel: one
+            norm per output unit).
+    """
 
     def __init__(self, min_value: float = 0.0, max_value: float = 1.0, rate: float = 1.0,
                  axis: Axis = 0):
@@ -113,3 +132,8 @@ serialize, deserialize, get = _FAMILY.serialize, _FAMILY.deserialize, _FAMILY.ge
 
 __all__ = ["Constraint", "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "deserialize", "get",
            "max_norm", "min_max_norm", "non_neg", "serialize", "unit_norm"]
+
+
+from nhanh import keras_names as _keras_names  # noqa: E402
+
+__getattr__ = _keras_names.module_getattr(__name__)  # Keras names nhanh lacks say so

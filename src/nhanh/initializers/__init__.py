@@ -45,3 +45,8 @@ __all__ = [
     "TruncatedNormal", "VarianceScaling", "Zeros", "compute_fans", "deserialize", "get",
     "serialize",
 ]
+
+
+from nhanh import keras_names as _keras_names  # noqa: E402
+
+__getattr__ = _keras_names.module_getattr(__name__)  # Keras names nhanh lacks say so

@@ -45,3 +45,8 @@ from nhanh.layers.reshaping import (
 )
 from nhanh.layers.utility import Identity, Lambda, Rescaling
 from nhanh.layers.wrappers import Bidirectional, TimeDistributed
+
+
+from nhanh import keras_names as _keras_names  # noqa: E402
+
+__getattr__ = _keras_names.module_getattr(__name__)  # Keras names nhanh lacks say so

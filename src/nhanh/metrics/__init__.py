@@ -91,13 +91,27 @@ _NEEDS_OUTPUT = ("acc", "crossentropy", "ce")
 
 
 def function_by_name(name: str) -> Callable:
-    """A metric function (accuracies, or any loss function) by name."""
+    """A metric function (accuracies, or any loss function) by name.
+
+    Args:
+        name: The function's name or a loss alias (e.g. `"mse"`).
+
+    Returns:
+        The function `(y_true, y_pred) -> values`.
+    """
     return registry.lookup("metric function", name,
                            {**FUNCTIONS, **_losses.ALIASES})
 
 
 def serialize(metric: Metric | Callable) -> dict | str:
-    """A Metric as {'class_name', 'config'}; a built-in function as its name."""
+    """A Metric as {'class_name', 'config'}; a built-in function as its name.
+
+    Args:
+        metric: A `Metric` instance or a built-in metric function.
+
+    Returns:
+        A config dict, or the function's name.
+    """
     if isinstance(metric, Metric):
         return registry.serialize(metric)
     name = getattr(metric, "__name__", None)
@@ -108,7 +122,14 @@ def serialize(metric: Metric | Callable) -> dict | str:
 
 
 def deserialize(config: dict | str) -> Metric | Callable:
-    """The inverse of `serialize`."""
+    """The inverse of `serialize`.
+
+    Args:
+        config: A `{'class_name', 'config'}` dict, or a metric or function name.
+
+    Returns:
+        A `Metric` instance, or a metric function.
+    """
     if isinstance(config, str):
         return function_by_name(config) if config in FUNCTIONS else get(config)
     return registry.deserialize("metric", config, CLASSES)
@@ -121,6 +142,13 @@ def get(identifier: Any) -> Metric | Callable | None:
     MeanSquaredError named 'mean_squared_error'); compile() renames them through
     get_for_output. 'acc', 'crossentropy' and 'ce' depend on the output: use
     get_for_output.
+
+    Args:
+        identifier: A name, a config dict, a `Metric` class (instantiated with its defaults) or
+            instance, a function, or `None`.
+
+    Returns:
+        A `Metric`, a function, or `None` for `None`.
     """
     if identifier is None:
         return None
@@ -148,3 +176,8 @@ __all__ = [
     "Metric", *CLASSES, *FUNCTIONS, "get", "get_for_output", "label_kind", "serialize",
     "deserialize", "function_by_name",
 ]
+
+
+from nhanh import keras_names as _keras_names  # noqa: E402
+
+__getattr__ = _keras_names.module_getattr(__name__)  # Keras names nhanh lacks say so

@@ -22,18 +22,41 @@ ALL_OPTIMIZERS: dict[str, type[Optimizer]] = {
 
 
 def serialize(optimizer: Optimizer) -> dict:
-    """{'class_name', 'config'}, as Keras writes it."""
+    """{'class_name', 'config'}, as Keras writes it.
+
+    Args:
+        optimizer: The optimizer to describe (its hyperparameters, not its state).
+
+    Returns:
+        A dict `{'class_name': ..., 'config': {...}}`.
+    """
     return registry.serialize(optimizer)
 
 
 def deserialize(config: dict, custom_objects: dict[str, type] | None = None) -> Optimizer:
-    """An optimizer from serialize()'s output (Keras's extra keys are ignored)."""
+    """An optimizer from serialize()'s output (Keras's extra keys are ignored).
+
+    Args:
+        config: A dict `{'class_name': ..., 'config': {...}}`.
+        custom_objects: Dict mapping class names to user `Optimizer` subclasses.
+
+    Returns:
+        A new `Optimizer`.
+    """
     return registry.deserialize("optimizer", config, {**ALL_OPTIMIZERS, **(custom_objects or {})})
 
 
 def get(identifier: Any) -> Optimizer:
     """A fresh optimizer from a name ('adam', case-insensitive) or a config dict; an
-    Optimizer instance is returned as it is."""
+    Optimizer instance is returned as it is.
+
+    Args:
+        identifier: A name such as `"adam"` (default hyperparameters), a config dict, or an
+            `Optimizer` instance.
+
+    Returns:
+        An `Optimizer`.
+    """
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, dict):
@@ -50,3 +73,8 @@ def get(identifier: Any) -> Optimizer:
 
 __all__ = ["Adagrad", "Adam", "Optimizer", "RMSprop", "SGD", "deserialize", "get", "schedules",
            "serialize"]
+
+
+from nhanh import keras_names as _keras_names  # noqa: E402
+
+__getattr__ = _keras_names.module_getattr(__name__)  # Keras names nhanh lacks say so

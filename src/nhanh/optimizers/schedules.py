@@ -65,7 +65,15 @@ class _TimeDecay(LearningRateSchedule):
 
 
 class ExponentialDecay(_TimeDecay):
-    """initial_learning_rate * decay_rate ** (step / decay_steps), floored with staircase."""
+    """initial_learning_rate * decay_rate ** (step / decay_steps), floored with staircase.
+
+    Args:
+        initial_learning_rate: Non-negative float, the rate at step 0.
+        decay_steps: Positive number of steps per unit of decay progress.
+        decay_rate: Non-negative float, the decay rate in the formula above.
+        staircase: If True, use whole numbers of `decay_steps` (the rate changes in steps).
+        name: Name stored in the config; `None` uses the class name.
+    """
 
     def __call__(self, step):
         p = _decay_progress(step, self.decay_steps, self.staircase)
@@ -73,7 +81,15 @@ class ExponentialDecay(_TimeDecay):
 
 
 class InverseTimeDecay(_TimeDecay):
-    """initial_learning_rate / (1 + decay_rate * step / decay_steps), floored with staircase."""
+    """initial_learning_rate / (1 + decay_rate * step / decay_steps), floored with staircase.
+
+    Args:
+        initial_learning_rate: Non-negative float, the rate at step 0.
+        decay_steps: Positive number of steps per unit of decay progress.
+        decay_rate: Non-negative float, the decay rate in the formula above.
+        staircase: If True, use whole numbers of `decay_steps` (the rate changes in steps).
+        name: Name stored in the config; `None` uses the class name.
+    """
 
     def __call__(self, step):
         p = _decay_progress(step, self.decay_steps, self.staircase)
@@ -83,7 +99,13 @@ class InverseTimeDecay(_TimeDecay):
 
 class PiecewiseConstantDecay(LearningRateSchedule):
     """values[0] while step <= boundaries[0], values[i] while step <= boundaries[i], then
-    values[-1]: Keras's convention (a boundary step still uses the earlier value)."""
+    values[-1]: Keras's convention (a boundary step still uses the earlier value).
+
+    Args:
+        boundaries: Strictly increasing steps where the rate changes.
+        values: The rates, one more than `boundaries` (one per interval).
+        name: Name stored in the config.
+    """
 
     def __init__(self, boundaries: Sequence[float], values: Sequence[float],
                  name: str = "PiecewiseConstant"):
@@ -123,11 +145,31 @@ ALL_SCHEDULES: dict[str, type] = {
 
 
 def serialize(schedule: LearningRateSchedule) -> dict:
-    """{'class_name', 'config'}, as Keras writes it."""
+    """{'class_name', 'config'}, as Keras writes it.
+
+    Args:
+        schedule: The schedule to describe.
+
+    Returns:
+        A dict `{'class_name': ..., 'config': {...}}`.
+    """
     return registry.serialize(schedule)
 
 
 def deserialize(config: dict, custom_objects: dict | None = None) -> LearningRateSchedule:
-    """A schedule from serialize()'s output (Keras's extra keys are ignored)."""
+    """A schedule from serialize()'s output (Keras's extra keys are ignored).
+
+    Args:
+        config: A dict `{'class_name': ..., 'config': {...}}`.
+        custom_objects: Dict mapping class names to user `LearningRateSchedule` subclasses.
+
+    Returns:
+        A new `LearningRateSchedule`.
+    """
     return registry.deserialize("learning rate schedule", config,
                                 {**ALL_SCHEDULES, **(custom_objects or {})})
+
+
+from nhanh import keras_names as _keras_names  # noqa: E402
+
+__getattr__ = _keras_names.module_getattr(__name__)  # Keras names nhanh lacks say so

@@ -38,7 +38,12 @@ class Regularizer:
 
 
 class L1L2(Regularizer):
-    """l1 * sum(|x|) + l2 * sum(x²): both penalties at once."""
+    """l1 * sum(|x|) + l2 * sum(x²): both penalties at once.
+
+    Args:
+        l1: Non-negative float, weight of the L1 term; `None` means 0.
+        l2: Non-negative float, weight of the L2 term; `None` means 0.
+    """
 
     def __init__(self, l1: float = 0.0, l2: float = 0.0):
         self.l1 = _non_negative(0.0 if l1 is None else l1, "l1", type(self).__name__)
@@ -58,7 +63,11 @@ class L1L2(Regularizer):
 
 
 class L1(L1L2):
-    """l1 * sum(|x|): pushes weights to exactly zero (sparse weights)."""
+    """l1 * sum(|x|): pushes weights to exactly zero (sparse weights).
+
+    Args:
+        l1: Non-negative float, the penalty weight; `None` means 0.01.
+    """
 
     def __init__(self, l1: float = 0.01):
         super().__init__(l1=0.01 if l1 is None else l1)
@@ -68,7 +77,11 @@ class L1(L1L2):
 
 
 class L2(L1L2):
-    """l2 * sum(x²) (weight decay): keeps weights small without zeroing them."""
+    """l2 * sum(x²) (weight decay): keeps weights small without zeroing them.
+
+    Args:
+        l2: Non-negative float, the penalty weight; `None` means 0.01.
+    """
 
     def __init__(self, l2: float = 0.01):
         super().__init__(l2=0.01 if l2 is None else l2)
@@ -81,6 +94,10 @@ class OrthogonalRegularizer(Regularizer):
     """Penalises the mean |cosine| between pairs of rows (or columns) of a 2D weight.
 
     factor * 0.5 * sum_{i != j} |<u_i, u_j>| / (n(n-1)/2), with u the unit-normalised rows.
+
+    Args:
+        factor: Non-negative float multiplying the penalty.
+        mode: `"rows"` or `"columns"`: which vectors of the weight should be orthogonal.
     """
 
     def __init__(self, factor: float = 0.01, mode: str = "rows"):
@@ -123,3 +140,8 @@ serialize, deserialize, get = _FAMILY.serialize, _FAMILY.deserialize, _FAMILY.ge
 
 __all__ = ["L1", "L1L2", "L2", "OrthogonalRegularizer", "Regularizer", "deserialize", "get",
            "l1", "l1_l2", "l2", "orthogonal_regularizer", "serialize"]
+
+
+from nhanh import keras_names as _keras_names  # noqa: E402
+
+__getattr__ = _keras_names.module_getattr(__name__)  # Keras names nhanh lacks say so

@@ -8,22 +8,8 @@ from __future__ import annotations
 
 from nhanh import backend as _backend
 from nhanh import ops
+from nhanh.utils.batches import unpack_x_y_sample_weight
 from nhanh.variables import StatelessScope
-
-
-def unpack_x_y_sample_weight(data):
-    """(x, y, sample_weight) from a batch given as x, (x,), (x, y) or (x, y, sample_weight)."""
-    if isinstance(data, list):
-        data = tuple(data)
-    if not isinstance(data, tuple):
-        return data, None, None
-    if len(data) == 1:
-        return data[0], None, None
-    if len(data) == 2:
-        return data[0], data[1], None
-    if len(data) == 3:
-        return data
-    raise ValueError(f"A batch is x, (x, y) or (x, y, sample_weight); got {len(data)} items.")
 
 
 class StepAPI:
