@@ -27,7 +27,11 @@ MODULES = (
     "nhanh.initializers", "nhanh.regularizers", "nhanh.constraints", "nhanh.utils", "nhanh.ops",
     "nhanh.random", "nhanh.config",
 )
-DOCUMENTED = {"nhanh.ops", "nhanh.random", "nhanh.config"}  # the others are being filled in
+DOCUMENTED = {  # the others are being filled in
+    "nhanh.ops", "nhanh.random", "nhanh.config", "nhanh.layers", "nhanh.models",
+    "nhanh.optimizers", "nhanh.optimizers.schedules", "nhanh.metrics", "nhanh.activations",
+    "nhanh.initializers", "nhanh.regularizers", "nhanh.constraints",
+}
 
 _ENTRY = re.compile(r"(\*{0,2})([A-Za-z_]\w*)\s*(\([^)]*\))?\s*:")
 _NAMED = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD,

@@ -10,7 +10,14 @@ from nhanh import ops
 
 
 def linear(x):
-    """The identity: what a layer computes when it has no activation."""
+    """The identity: what a layer computes when it has no activation.
+
+    Args:
+        x: Input tensor.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
     return ops.convert_to_tensor(x)
 
 
@@ -20,6 +27,15 @@ def relu(x, negative_slope: float = 0.0, max_value: float | None = None,
 
     Returns `x` where `x > threshold`, else `negative_slope * (x - threshold)`; the result is then
     capped at `max_value` (the capping applies before the negative part, as in Keras).
+
+    Args:
+        x: Input tensor.
+        negative_slope: Float, the slope below `threshold`; 0 gives the plain ReLU.
+        max_value: Float upper bound of the output, or `None` for none.
+        threshold: Float; inputs at or below it are treated as negative.
+
+    Returns:
+        A tensor of `x`'s shape.
     """
     x = ops.convert_to_tensor(x)
     if negative_slope and max_value is None and threshold == 0:
@@ -38,57 +54,138 @@ def relu(x, negative_slope: float = 0.0, max_value: float | None = None,
 
 
 def relu6(x):
-    """min(max(x, 0), 6): a ReLU that cannot grow without bound (mobile networks use it)."""
+    """min(max(x, 0), 6): a ReLU that cannot grow without bound (mobile networks use it).
+
+    Args:
+        x: Input tensor.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
     return ops.relu6(x)
 
 
 def leaky_relu(x, negative_slope: float = 0.2):
-    """x for x >= 0, negative_slope * x otherwise: keeps a gradient for negative inputs."""
+    """x for x >= 0, negative_slope * x otherwise: keeps a gradient for negative inputs.
+
+    Args:
+        x: Input tensor.
+        negative_slope: Float, the slope for negative inputs.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
     return ops.leaky_relu(x, negative_slope)
 
 
 def sigmoid(x):
-    """1 / (1 + exp(-x)): a probability for binary outputs."""
+    """1 / (1 + exp(-x)): a probability for binary outputs.
+
+    Args:
+        x: Input tensor.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
     return ops.sigmoid(x)
 
 
 def tanh(x):
-    """Hyperbolic tangent, a zero-centred squashing to (-1, 1)."""
+    """Hyperbolic tangent, a zero-centred squashing to (-1, 1).
+
+    Args:
+        x: Input tensor.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
     return ops.tanh(x)
 
 
 def softmax(x, axis: int = -1):
-    """exp(x) / sum(exp(x)) along `axis`: a probability distribution over classes."""
+    """exp(x) / sum(exp(x)) along `axis`: a probability distribution over classes.
+
+    Args:
+        x: Input tensor.
+        axis: Int, the axis that sums to 1.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
     return ops.softmax(x, axis=axis)
 
 
 def log_softmax(x, axis: int = -1):
-    """log(softmax(x)), computed stably (no log of an underflowed probability)."""
+    """log(softmax(x)), computed stably (no log of an underflowed probability).
+
+    Args:
+        x: Input tensor.
+        axis: Int, the axis the softmax normalizes over.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
     return ops.log_softmax(x, axis=axis)
 
 
 def elu(x, alpha: float = 1.0):
-    """x for x > 0, alpha * (exp(x) - 1) otherwise: smooth, with negative outputs."""
+    """x for x > 0, alpha * (exp(x) - 1) otherwise: smooth, with negative outputs.
+
+    Args:
+        x: Input tensor.
+        alpha: Float, the limit of -output for very negative inputs.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
     return ops.elu(x, alpha)
 
 
 def selu(x):
-    """Scaled ELU whose fixed constants keep activations self-normalising."""
+    """Scaled ELU whose fixed constants keep activations self-normalising.
+
+    Args:
+        x: Input tensor.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
     return ops.selu(x)
 
 
 def softplus(x):
-    """log(1 + exp(x)): a smooth ReLU."""
+    """log(1 + exp(x)): a smooth ReLU.
+
+    Args:
+        x: Input tensor.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
     return ops.softplus(x)
 
 
 def softsign(x):
-    """x / (1 + |x|): a squashing with polynomial, not exponential, tails."""
+    """x / (1 + |x|): a squashing with polynomial, not exponential, tails.
+
+    Args:
+        x: Input tensor.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
     return ops.softsign(x)
 
 
 def silu(x):
-    """x * sigmoid(x) (also called swish)."""
+    """x * sigmoid(x) (also called swish).
+
+    Args:
+        x: Input tensor.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
     return ops.silu(x)
 
 
@@ -96,17 +193,40 @@ swish = silu
 
 
 def gelu(x, approximate: bool = False):
-    """Gaussian error linear unit x * Phi(x); `approximate` uses the tanh formula."""
+    """Gaussian error linear unit x * Phi(x); `approximate` uses the tanh formula.
+
+    Args:
+        x: Input tensor.
+        approximate: If True, use the faster tanh approximation of Phi; otherwise the exact (erf)
+            form.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
     return ops.gelu(x, approximate=approximate)
 
 
 def hard_sigmoid(x):
-    """relu6(x + 3) / 6: a piecewise-linear sigmoid that is cheap to compute."""
+    """relu6(x + 3) / 6: a piecewise-linear sigmoid that is cheap to compute.
+
+    Args:
+        x: Input tensor.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
     return ops.hard_sigmoid(x)
 
 
 def hard_silu(x):
-    """x * hard_sigmoid(x) (also called hard_swish)."""
+    """x * hard_sigmoid(x) (also called hard_swish).
+
+    Args:
+        x: Input tensor.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
     return ops.hard_silu(x)
 
 
@@ -114,12 +234,26 @@ hard_swish = hard_silu
 
 
 def exponential(x):
-    """exp(x)."""
+    """exp(x).
+
+    Args:
+        x: Input tensor.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
     return ops.exp(x)
 
 
 def mish(x):
-    """x * tanh(softplus(x)): a smooth, non-monotonic ReLU alternative."""
+    """x * tanh(softplus(x)): a smooth, non-monotonic ReLU alternative.
+
+    Args:
+        x: Input tensor.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
     return ops.mish(x)
 
 

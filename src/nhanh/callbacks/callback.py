@@ -48,7 +48,14 @@ class Callback:
 
 
 class CallbackList:
-    """Calls each hook on every callback, in order."""
+    """Calls each hook on every callback, in order.
+
+    Args:
+        callbacks: List of `Callback` instances, or `None`.
+        model: The model each callback is attached to (`set_model`).
+        **params: Training parameters handed to each callback's `set_params` (e.g. `epochs`,
+            `steps`, `verbose`).
+    """
 
     def __init__(self, callbacks=None, model=None, **params):
         self.callbacks = list(callbacks or [])

@@ -10,7 +10,11 @@ from nhanh.initializers.initializer import Initializer, Shape, standardize_shape
 
 
 class Constant(Initializer):
-    """Every entry equals `value` (a scalar, or an array that broadcasts to the shape)."""
+    """Every entry equals `value` (a scalar, or an array that broadcasts to the shape).
+
+    Args:
+        value: Scalar, or array broadcastable to the requested shape.
+    """
 
     def __init__(self, value: float = 0.0):
         self.value = value
@@ -50,7 +54,11 @@ class Ones(Constant):
 
 
 class Identity(Initializer):
-    """`gain` times the identity matrix (2D shapes only; rectangular allowed)."""
+    """`gain` times the identity matrix (2D shapes only; rectangular allowed).
+
+    Args:
+        gain: Float multiplying the identity matrix.
+    """
 
     def __init__(self, gain: float = 1.0):
         self.gain = gain

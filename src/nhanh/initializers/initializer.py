@@ -42,6 +42,9 @@ class RandomInitializer(Initializer):
 
     With an int seed every call gives the same values; with seed=None each call takes a fresh
     seed from nhanh's global generator, which `nhanh.utils.set_random_seed` makes repeatable.
+
+    Args:
+        seed: Int seed, or `None` for a fresh seed per call.
     """
 
     def __init__(self, seed: int | None = None):

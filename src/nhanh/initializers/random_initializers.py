@@ -20,7 +20,14 @@ _TRUNCATED_STDDEV = 0.87962566103423978
 
 
 class RandomNormal(RandomInitializer):
-    """Normal draws with the given mean and standard deviation."""
+    """Normal draws with the given mean and standard deviation.
+
+    Args:
+        mean: Float, the mean of the draws.
+        stddev: Float, their standard deviation.
+        seed: Int for the same values on every call (and every backend); `None` takes a fresh seed
+            per call from the global generator (see `nhanh.utils.set_random_seed`).
+    """
 
     def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None):
         super().__init__(seed)
@@ -35,7 +42,14 @@ class RandomNormal(RandomInitializer):
 
 
 class TruncatedNormal(RandomNormal):
-    """Normal draws, those more than 2 standard deviations from the mean redrawn."""
+    """Normal draws, those more than 2 standard deviations from the mean redrawn.
+
+    Args:
+        mean: Float, the mean of the normal before truncation.
+        stddev: Float, its standard deviation before truncation.
+        seed: Int for the same values on every call (and every backend); `None` takes a fresh seed
+            per call from the global generator (see `nhanh.utils.set_random_seed`).
+    """
 
     def __call__(self, shape: Shape, dtype: str | None = None):
         shape, dtype = standardize_shape(shape), float_dtype(dtype, type(self).__name__)
@@ -43,7 +57,14 @@ class TruncatedNormal(RandomNormal):
 
 
 class RandomUniform(RandomInitializer):
-    """Uniform draws in [minval, maxval)."""
+    """Uniform draws in [minval, maxval).
+
+    Args:
+        minval: Float, the lower bound (included).
+        maxval: Float, the upper bound (excluded).
+        seed: Int for the same values on every call (and every backend); `None` takes a fresh seed
+            per call from the global generator (see `nhanh.utils.set_random_seed`).
+    """
 
     def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None):
         super().__init__(seed)
@@ -62,6 +83,12 @@ def compute_fans(shape: Shape) -> tuple[int, int]:
 
     A kernel of shape (..., in, out) (Dense (in, out), Conv2D (h, w, in, out)) has
     fan_in = in * receptive field and fan_out = out * receptive field.
+
+    Args:
+        shape: Shape of the weight; a 1-D shape gives (n, n), an empty one (1, 1).
+
+    Returns:
+        The pair `(fan_in, fan_out)` of ints.
     """
     shape = tuple(shape)
     if len(shape) < 1:
@@ -77,6 +104,14 @@ class VarianceScaling(RandomInitializer):
 
     Keeping the variance of activations (fan_in) or of gradients (fan_out) constant from layer to
     layer is what lets deep networks train from the start.
+
+    Args:
+        scale: Positive float, the numerator of the variance.
+        mode: `"fan_in"`, `"fan_out"` or `"fan_avg"`, the n the variance is divided by.
+        distribution: `"truncated_normal"` (Keras 2's `"normal"` means this too; rescaled so the
+            variance after truncation is the target), `"untruncated_normal"` or `"uniform"`.
+        seed: Int for the same values on every call (and every backend); `None` takes a fresh seed
+            per call from the global generator (see `nhanh.utils.set_random_seed`).
     """
 
     _MODES = ("fan_in", "fan_out", "fan_avg")
@@ -134,37 +169,67 @@ class _Preset(VarianceScaling):
 
 
 class GlorotUniform(_Preset):
-    """Uniform in ±sqrt(6 / (fan_in + fan_out)) (Xavier); Dense's default kernel."""
+    """Uniform in ±sqrt(6 / (fan_in + fan_out)) (Xavier); Dense's default kernel.
+
+    Args:
+        seed: Int for the same values on every call (and every backend); `None` takes a fresh seed
+            per call from the global generator (see `nhanh.utils.set_random_seed`).
+    """
 
     _settings = (1.0, "fan_avg", "uniform")
 
 
 class GlorotNormal(_Preset):
-    """Truncated normal with variance 2 / (fan_in + fan_out) (Xavier)."""
+    """Truncated normal with variance 2 / (fan_in + fan_out) (Xavier).
+
+    Args:
+        seed: Int for the same values on every call (and every backend); `None` takes a fresh seed
+            per call from the global generator (see `nhanh.utils.set_random_seed`).
+    """
 
     _settings = (1.0, "fan_avg", "truncated_normal")
 
 
 class HeUniform(_Preset):
-    """Uniform in ±sqrt(6 / fan_in): keeps the variance of ReLU activations."""
+    """Uniform in ±sqrt(6 / fan_in): keeps the variance of ReLU activations.
+
+    Args:
+        seed: Int for the same values on every call (and every backend); `None` takes a fresh seed
+            per call from the global generator (see `nhanh.utils.set_random_seed`).
+    """
 
     _settings = (2.0, "fan_in", "uniform")
 
 
 class HeNormal(_Preset):
-    """Truncated normal with variance 2 / fan_in: keeps the variance of ReLU activations."""
+    """Truncated normal with variance 2 / fan_in: keeps the variance of ReLU activations.
+
+    Args:
+        seed: Int for the same values on every call (and every backend); `None` takes a fresh seed
+            per call from the global generator (see `nhanh.utils.set_random_seed`).
+    """
 
     _settings = (2.0, "fan_in", "truncated_normal")
 
 
 class LecunUniform(_Preset):
-    """Uniform in ±sqrt(3 / fan_in): the start SELU networks assume."""
+    """Uniform in ±sqrt(3 / fan_in): the start SELU networks assume.
+
+    Args:
+        seed: Int for the same values on every call (and every backend); `None` takes a fresh seed
+            per call from the global generator (see `nhanh.utils.set_random_seed`).
+    """
 
     _settings = (1.0, "fan_in", "uniform")
 
 
 class LecunNormal(_Preset):
-    """Truncated normal with variance 1 / fan_in: the start SELU networks assume."""
+    """Truncated normal with variance 1 / fan_in: the start SELU networks assume.
+
+    Args:
+        seed: Int for the same values on every call (and every backend); `None` takes a fresh seed
+            per call from the global generator (see `nhanh.utils.set_random_seed`).
+    """
 
     _settings = (1.0, "fan_in", "truncated_normal")
 
@@ -173,6 +238,11 @@ class Orthogonal(RandomInitializer):
     """A random orthogonal matrix times `gain` (the last axis against all others flattened).
 
     Orthogonal recurrent kernels neither shrink nor blow up what they carry across time steps.
+
+    Args:
+        gain: Float multiplying the orthogonal matrix.
+        seed: Int for the same values on every call (and every backend); `None` takes a fresh seed
+            per call from the global generator (see `nhanh.utils.set_random_seed`).
     """
 
     def __init__(self, gain: float = 1.0, seed: int | None = None):

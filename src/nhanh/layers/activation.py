@@ -7,6 +7,13 @@ from nhanh.layers.layer import Layer
 
 
 class Activation(Layer):
+    """Applies an activation function to its inputs, element-wise; a mask passes through.
+
+    Args:
+        activation: Activation function: a name such as `"relu"`, a callable, or `None` (linear).
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
+
     supports_masking = True
 
     def __init__(self, activation, **kwargs):

@@ -26,7 +26,17 @@ class Attention(Layer):
     (use_scale) or tanh(query + key) scores (score_mode='concat').
 
     Called on [query (B, Tq, dim), value (B, Tv, dim)] or [query, value, key (B, Tv, dim)],
-    optionally with mask=[query_mask (B, Tq), value_mask (B, Tv)]."""
+    optionally with mask=[query_mask (B, Tq), value_mask (B, Tv)].
+
+    Args:
+        use_scale: If True, learn a scalar that multiplies the scores (in "concat" mode, the query
+            + key sums before tanh).
+        score_mode: `"dot"` (query . key) or `"concat"` (sum of tanh(query + key), times a learned
+            scalar).
+        dropout: Float in [0, 1], fraction of attention weights dropped while training.
+        seed: Int seed for the dropout draws; `None` draws one from the global seed.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     supports_masking = True
 
@@ -132,7 +142,16 @@ class Attention(Layer):
 
 class AdditiveAttention(Attention):
     """Additive attention: scores = sum(scale * tanh(query + key), axis=-1), scale a learned
-    vector of size dim when use_scale (the default)."""
+    vector of size dim when use_scale (the default).
+
+    Called like `Attention`: on [query, value] or [query, value, key], with optional masks.
+
+    Args:
+        use_scale: If True, learn the per-feature `scale` vector; otherwise the scale is 1.
+        dropout: Float in [0, 1], fraction of attention weights dropped while training.
+        seed: Int seed for the dropout draws; `None` draws one from the global seed.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     def __init__(self, use_scale: bool = True, dropout: float = 0.0, seed: int | None = None,
                  **kwargs):

@@ -245,19 +245,92 @@ class Conv(BaseConv):
 
 
 class Conv1D(Conv):
-    """1-D convolution over (batch, steps, channels); padding may also be 'causal'."""
+    """1-D convolution over (batch, steps, channels); padding may also be 'causal'.
+
+    Args:
+        filters: Positive int, the number of output channels.
+        kernel_size: Size of the convolution window, an int.
+        strides: Step of the window, an int; strides above 1 rule out a `dilation_rate` above 1.
+        padding: `"valid"` (no padding), `"same"` (pad so the output has ceil(size / strides)
+            positions) or `"causal"` (pad the start only, so step t sees no later step).
+        data_format: `"channels_last"` (channels on the last axis) or `"channels_first"`; `None`
+            uses `nhanh.config.image_data_format()`.
+        dilation_rate: Spacing between the window's taps, an int (atrous convolution).
+        groups: Positive int dividing both `filters` and the input channels; each group of input
+            channels is convolved with its own share of the filters.
+        activation: Activation applied to the output (name or callable); `None` is linear.
+        use_bias: Whether to add a learned bias per output channel.
+        kernel_initializer: Initializer of the kernel (name, callable or instance).
+        bias_initializer: Initializer of the bias.
+        kernel_regularizer: Regularizer of the kernel, added to the loss; `None` for none.
+        bias_regularizer: Regularizer of the bias.
+        activity_regularizer: Regularizer of the layer's output.
+        kernel_constraint: Constraint applied to the kernel after each update.
+        bias_constraint: Constraint applied to the bias after each update.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     rank = 1
 
 
 class Conv2D(Conv):
-    """2-D convolution over (batch, rows, cols, channels)."""
+    """2-D convolution over (batch, rows, cols, channels).
+
+    Args:
+        filters: Positive int, the number of output channels.
+        kernel_size: Size of the convolution window, an int or a tuple of 2 ints.
+        strides: Step of the window, an int or a tuple of 2 ints; strides above 1 rule out a
+            `dilation_rate` above 1.
+        padding: `"valid"` (no padding) or `"same"` (pad so the output has ceil(size / strides)
+            positions).
+        data_format: `"channels_last"` (channels on the last axis) or `"channels_first"`; `None`
+            uses `nhanh.config.image_data_format()`.
+        dilation_rate: Spacing between the window's taps, an int or a tuple of 2 ints (atrous
+            convolution).
+        groups: Positive int dividing both `filters` and the input channels; each group of input
+            channels is convolved with its own share of the filters.
+        activation: Activation applied to the output (name or callable); `None` is linear.
+        use_bias: Whether to add a learned bias per output channel.
+        kernel_initializer: Initializer of the kernel (name, callable or instance).
+        bias_initializer: Initializer of the bias.
+        kernel_regularizer: Regularizer of the kernel, added to the loss; `None` for none.
+        bias_regularizer: Regularizer of the bias.
+        activity_regularizer: Regularizer of the layer's output.
+        kernel_constraint: Constraint applied to the kernel after each update.
+        bias_constraint: Constraint applied to the bias after each update.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     rank = 2
 
 
 class Conv3D(Conv):
-    """3-D convolution over (batch, depth, rows, cols, channels)."""
+    """3-D convolution over (batch, depth, rows, cols, channels).
+
+    Args:
+        filters: Positive int, the number of output channels.
+        kernel_size: Size of the convolution window, an int or a tuple of 3 ints.
+        strides: Step of the window, an int or a tuple of 3 ints; strides above 1 rule out a
+            `dilation_rate` above 1.
+        padding: `"valid"` (no padding) or `"same"` (pad so the output has ceil(size / strides)
+            positions).
+        data_format: `"channels_last"` (channels on the last axis) or `"channels_first"`; `None`
+            uses `nhanh.config.image_data_format()`.
+        dilation_rate: Spacing between the window's taps, an int or a tuple of 3 ints (atrous
+            convolution).
+        groups: Positive int dividing both `filters` and the input channels; each group of input
+            channels is convolved with its own share of the filters.
+        activation: Activation applied to the output (name or callable); `None` is linear.
+        use_bias: Whether to add a learned bias per output channel.
+        kernel_initializer: Initializer of the kernel (name, callable or instance).
+        bias_initializer: Initializer of the bias.
+        kernel_regularizer: Regularizer of the kernel, added to the loss; `None` for none.
+        bias_regularizer: Regularizer of the bias.
+        activity_regularizer: Regularizer of the layer's output.
+        kernel_constraint: Constraint applied to the kernel after each update.
+        bias_constraint: Constraint applied to the bias after each update.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     rank = 3
 

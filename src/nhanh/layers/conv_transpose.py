@@ -82,19 +82,92 @@ class ConvTranspose(BaseConv):
 
 
 class Conv1DTranspose(ConvTranspose):
-    """Transposed 1-D convolution over (batch, steps, channels)."""
+    """Transposed 1-D convolution over (batch, steps, channels).
+
+    Args:
+        filters: Positive int, the number of output channels.
+        kernel_size: Size of the convolution window, an int.
+        strides: Step of the window, an int; strides above 1 rule out a `dilation_rate` above 1.
+        padding: `"valid"` (no padding) or `"same"` (pad so the output has ceil(size / strides)
+            positions).
+        output_padding: Extra size added to one side of each output axis, an int each smaller than
+            its stride; `None` lets the size follow from `padding`.
+        data_format: `"channels_last"` (channels on the last axis) or `"channels_first"`; `None`
+            uses `nhanh.config.image_data_format()`.
+        dilation_rate: Spacing between the window's taps, an int (atrous convolution).
+        activation: Activation applied to the output (name or callable); `None` is linear.
+        use_bias: Whether to add a learned bias per output channel.
+        kernel_initializer: Initializer of the kernel (name, callable or instance).
+        bias_initializer: Initializer of the bias.
+        kernel_regularizer: Regularizer of the kernel, added to the loss; `None` for none.
+        bias_regularizer: Regularizer of the bias.
+        activity_regularizer: Regularizer of the layer's output.
+        kernel_constraint: Constraint applied to the kernel after each update.
+        bias_constraint: Constraint applied to the bias after each update.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     rank = 1
 
 
 class Conv2DTranspose(ConvTranspose):
-    """Transposed 2-D convolution over (batch, rows, cols, channels)."""
+    """Transposed 2-D convolution over (batch, rows, cols, channels).
+
+    Args:
+        filters: Positive int, the number of output channels.
+        kernel_size: Size of the convolution window, an int or a tuple of 2 ints.
+        strides: Step of the window, an int or a tuple of 2 ints; strides above 1 rule out a
+            `dilation_rate` above 1.
+        padding: `"valid"` (no padding) or `"same"` (pad so the output has ceil(size / strides)
+            positions).
+        output_padding: Extra size added to one side of each output axis, an int or a tuple of 2
+            ints each smaller than its stride; `None` lets the size follow from `padding`.
+        data_format: `"channels_last"` (channels on the last axis) or `"channels_first"`; `None`
+            uses `nhanh.config.image_data_format()`.
+        dilation_rate: Spacing between the window's taps, an int or a tuple of 2 ints (atrous
+            convolution).
+        activation: Activation applied to the output (name or callable); `None` is linear.
+        use_bias: Whether to add a learned bias per output channel.
+        kernel_initializer: Initializer of the kernel (name, callable or instance).
+        bias_initializer: Initializer of the bias.
+        kernel_regularizer: Regularizer of the kernel, added to the loss; `None` for none.
+        bias_regularizer: Regularizer of the bias.
+        activity_regularizer: Regularizer of the layer's output.
+        kernel_constraint: Constraint applied to the kernel after each update.
+        bias_constraint: Constraint applied to the bias after each update.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     rank = 2
 
 
 class Conv3DTranspose(ConvTranspose):
-    """Transposed 3-D convolution over (batch, depth, rows, cols, channels)."""
+    """Transposed 3-D convolution over (batch, depth, rows, cols, channels).
+
+    Args:
+        filters: Positive int, the number of output channels.
+        kernel_size: Size of the convolution window, an int or a tuple of 3 ints.
+        strides: Step of the window, an int or a tuple of 3 ints; strides above 1 rule out a
+            `dilation_rate` above 1.
+        padding: `"valid"` (no padding) or `"same"` (pad so the output has ceil(size / strides)
+            positions).
+        output_padding: Extra size added to one side of each output axis, an int or a tuple of 3
+            ints each smaller than its stride; `None` lets the size follow from `padding`.
+        data_format: `"channels_last"` (channels on the last axis) or `"channels_first"`; `None`
+            uses `nhanh.config.image_data_format()`.
+        dilation_rate: Spacing between the window's taps, an int or a tuple of 3 ints (atrous
+            convolution).
+        activation: Activation applied to the output (name or callable); `None` is linear.
+        use_bias: Whether to add a learned bias per output channel.
+        kernel_initializer: Initializer of the kernel (name, callable or instance).
+        bias_initializer: Initializer of the bias.
+        kernel_regularizer: Regularizer of the kernel, added to the loss; `None` for none.
+        bias_regularizer: Regularizer of the bias.
+        activity_regularizer: Regularizer of the layer's output.
+        kernel_constraint: Constraint applied to the kernel after each update.
+        bias_constraint: Constraint applied to the bias after each update.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     rank = 3
 

@@ -81,7 +81,13 @@ class _Cropping(Layer):
 
 
 class Cropping1D(_Cropping):
-    """Crops (start, end) steps off axis 1 of (batch, steps, features) inputs."""
+    """Crops (start, end) steps off axis 1 of (batch, steps, features) inputs.
+
+    Args:
+        cropping: Non-negative int (the same at both ends) or a pair `(start, end)`, the number of
+            steps removed from each end.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     def __init__(self, cropping=(1, 1), **kwargs):
         super().__init__(**kwargs)
@@ -93,7 +99,15 @@ class Cropping1D(_Cropping):
 
 
 class Cropping2D(_Cropping):
-    """Crops ((top, bottom), (left, right)) off the height and width axes of images."""
+    """Crops ((top, bottom), (left, right)) off the height and width axes of images.
+
+    Args:
+        cropping: Non-negative int (all four sides), a pair `(rows, cols)` (each cropped at both
+            ends), or `((top, bottom), (left, right))`.
+        data_format: `"channels_last"` (channels on the last axis) or `"channels_first"`; `None`
+            uses `nhanh.config.image_data_format()`.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     _rank = 2
 
@@ -139,7 +153,15 @@ class _ZeroPadding(Layer):
 
 
 class ZeroPadding1D(_ZeroPadding):
-    """Pads the steps axis of (batch, steps, features) inputs with zeros."""
+    """Pads the steps axis of (batch, steps, features) inputs with zeros.
+
+    Args:
+        padding: Non-negative int (the same at both ends) or a pair `(start, end)`, the number of
+            zero steps added at each end.
+        data_format: `"channels_last"` (steps on axis 1) or `"channels_first"` (steps on axis 2);
+            `None` uses `nhanh.config.image_data_format()`.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     def __init__(self, padding=1, data_format: str | None = None, **kwargs):
         super().__init__(**kwargs)
@@ -149,7 +171,15 @@ class ZeroPadding1D(_ZeroPadding):
 
 
 class ZeroPadding2D(_ZeroPadding):
-    """Pads the height and width axes of images with zeros."""
+    """Pads the height and width axes of images with zeros.
+
+    Args:
+        padding: Non-negative int (all four sides), a pair `(rows, cols)` (each padded at both
+            ends), or `((top, bottom), (left, right))`.
+        data_format: `"channels_last"` (channels on the last axis) or `"channels_first"`; `None`
+            uses `nhanh.config.image_data_format()`.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     _rank = 2
 

@@ -7,7 +7,24 @@ from nhanh.layers.layer import InputSpec, Layer
 
 
 class Dense(Layer):
-    """outputs = activation(inputs @ kernel + bias), kernel of shape (input_dim, units)."""
+    """outputs = activation(inputs @ kernel + bias), kernel of shape (input_dim, units).
+
+    Inputs of rank above 2 are multiplied on their last axis: (batch, ..., input_dim) gives
+    (batch, ..., units).
+
+    Args:
+        units: Positive int, the size of the output's last axis.
+        activation: Activation applied to the output (name or callable); `None` is linear.
+        use_bias: Whether to add a learned bias.
+        kernel_initializer: Initializer of the kernel (name, callable or instance).
+        bias_initializer: Initializer of the bias.
+        kernel_regularizer: Regularizer of the kernel, added to the loss; `None` for none.
+        bias_regularizer: Regularizer of the bias.
+        activity_regularizer: Regularizer of the layer's output.
+        kernel_constraint: Constraint applied to the kernel after each update.
+        bias_constraint: Constraint applied to the bias after each update.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, `input_shape`, ...).
+    """
 
     supports_masking = True
 

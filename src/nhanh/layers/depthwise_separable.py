@@ -151,25 +151,131 @@ class SeparableConv(_Spatial):
 
 
 class DepthwiseConv1D(DepthwiseConv):
-    """Depthwise 1-D convolution over (batch, steps, channels)."""
+    """Depthwise 1-D convolution over (batch, steps, channels).
+
+    Args:
+        kernel_size: Size of the convolution window, an int.
+        strides: Step of the window, an int; strides above 1 rule out a `dilation_rate` above 1.
+        padding: `"valid"` (no padding) or `"same"` (pad so the output has ceil(size / strides)
+            positions).
+        depth_multiplier: Positive int, filters per input channel; the output has channels *
+            depth_multiplier channels.
+        data_format: `"channels_last"` (channels on the last axis) or `"channels_first"`; `None`
+            uses `nhanh.config.image_data_format()`.
+        dilation_rate: Spacing between the window's taps, an int (atrous convolution).
+        activation: Activation applied to the output (name or callable); `None` is linear.
+        use_bias: Whether to add a learned bias per output channel.
+        depthwise_initializer: Initializer of the depthwise kernel (name, callable or instance).
+        bias_initializer: Initializer of the bias.
+        depthwise_regularizer: Regularizer of the depthwise kernel, added to the loss; `None` for
+            none.
+        bias_regularizer: Regularizer of the bias.
+        activity_regularizer: Regularizer of the layer's output.
+        depthwise_constraint: Constraint applied to the depthwise kernel after each update.
+        bias_constraint: Constraint applied to the bias after each update.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     rank = 1
 
 
 class DepthwiseConv2D(DepthwiseConv):
-    """Depthwise 2-D convolution over (batch, rows, cols, channels)."""
+    """Depthwise 2-D convolution over (batch, rows, cols, channels).
+
+    Args:
+        kernel_size: Size of the convolution window, an int or a tuple of 2 ints.
+        strides: Step of the window, an int or a tuple of 2 ints; strides above 1 rule out a
+            `dilation_rate` above 1.
+        padding: `"valid"` (no padding) or `"same"` (pad so the output has ceil(size / strides)
+            positions).
+        depth_multiplier: Positive int, filters per input channel; the output has channels *
+            depth_multiplier channels.
+        data_format: `"channels_last"` (channels on the last axis) or `"channels_first"`; `None`
+            uses `nhanh.config.image_data_format()`.
+        dilation_rate: Spacing between the window's taps, an int or a tuple of 2 ints (atrous
+            convolution).
+        activation: Activation applied to the output (name or callable); `None` is linear.
+        use_bias: Whether to add a learned bias per output channel.
+        depthwise_initializer: Initializer of the depthwise kernel (name, callable or instance).
+        bias_initializer: Initializer of the bias.
+        depthwise_regularizer: Regularizer of the depthwise kernel, added to the loss; `None` for
+            none.
+        bias_regularizer: Regularizer of the bias.
+        activity_regularizer: Regularizer of the layer's output.
+        depthwise_constraint: Constraint applied to the depthwise kernel after each update.
+        bias_constraint: Constraint applied to the bias after each update.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     rank = 2
 
 
 class SeparableConv1D(SeparableConv):
-    """Separable 1-D convolution over (batch, steps, channels)."""
+    """Separable 1-D convolution over (batch, steps, channels).
+
+    Args:
+        filters: Positive int, the number of output channels (of the pointwise step).
+        kernel_size: Size of the convolution window, an int.
+        strides: Step of the window, an int; strides above 1 rule out a `dilation_rate` above 1.
+        padding: `"valid"` (no padding) or `"same"` (pad so the output has ceil(size / strides)
+            positions).
+        data_format: `"channels_last"` (channels on the last axis) or `"channels_first"`; `None`
+            uses `nhanh.config.image_data_format()`.
+        dilation_rate: Spacing between the window's taps, an int (atrous convolution).
+        depth_multiplier: Positive int, depthwise filters per input channel.
+        activation: Activation applied to the output (name or callable); `None` is linear.
+        use_bias: Whether to add a learned bias per output channel.
+        depthwise_initializer: Initializer of the depthwise kernel (name, callable or instance).
+        pointwise_initializer: Initializer of the pointwise (1x1) kernel (name, callable or
+            instance).
+        bias_initializer: Initializer of the bias.
+        depthwise_regularizer: Regularizer of the depthwise kernel, added to the loss; `None` for
+            none.
+        pointwise_regularizer: Regularizer of the pointwise (1x1) kernel, added to the loss; `None`
+            for none.
+        bias_regularizer: Regularizer of the bias.
+        activity_regularizer: Regularizer of the layer's output.
+        depthwise_constraint: Constraint applied to the depthwise kernel after each update.
+        pointwise_constraint: Constraint applied to the pointwise (1x1) kernel after each update.
+        bias_constraint: Constraint applied to the bias after each update.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     rank = 1
 
 
 class SeparableConv2D(SeparableConv):
-    """Separable 2-D convolution over (batch, rows, cols, channels)."""
+    """Separable 2-D convolution over (batch, rows, cols, channels).
+
+    Args:
+        filters: Positive int, the number of output channels (of the pointwise step).
+        kernel_size: Size of the convolution window, an int or a tuple of 2 ints.
+        strides: Step of the window, an int or a tuple of 2 ints; strides above 1 rule out a
+            `dilation_rate` above 1.
+        padding: `"valid"` (no padding) or `"same"` (pad so the output has ceil(size / strides)
+            positions).
+        data_format: `"channels_last"` (channels on the last axis) or `"channels_first"`; `None`
+            uses `nhanh.config.image_data_format()`.
+        dilation_rate: Spacing between the window's taps, an int or a tuple of 2 ints (atrous
+            convolution).
+        depth_multiplier: Positive int, depthwise filters per input channel.
+        activation: Activation applied to the output (name or callable); `None` is linear.
+        use_bias: Whether to add a learned bias per output channel.
+        depthwise_initializer: Initializer of the depthwise kernel (name, callable or instance).
+        pointwise_initializer: Initializer of the pointwise (1x1) kernel (name, callable or
+            instance).
+        bias_initializer: Initializer of the bias.
+        depthwise_regularizer: Regularizer of the depthwise kernel, added to the loss; `None` for
+            none.
+        pointwise_regularizer: Regularizer of the pointwise (1x1) kernel, added to the loss; `None`
+            for none.
+        bias_regularizer: Regularizer of the bias.
+        activity_regularizer: Regularizer of the layer's output.
+        depthwise_constraint: Constraint applied to the depthwise kernel after each update.
+        pointwise_constraint: Constraint applied to the pointwise (1x1) kernel after each update.
+        bias_constraint: Constraint applied to the bias after each update.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     rank = 2
 

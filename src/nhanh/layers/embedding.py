@@ -16,7 +16,21 @@ def _maybe(fn, value):
 
 
 class Embedding(Layer):
-    """Maps integer indices (any shape) to rows of an (input_dim, output_dim) matrix."""
+    """Maps integer indices (any shape) to rows of an (input_dim, output_dim) matrix.
+
+    Args:
+        input_dim: Positive int, the vocabulary size (largest index + 1).
+        output_dim: Positive int, the length of each embedding vector.
+        embeddings_initializer: Initializer of the embedding matrix (name, callable or instance).
+        embeddings_regularizer: Regularizer of the embedding matrix, added to the loss.
+        embeddings_constraint: Constraint applied to the embedding matrix after each update.
+        mask_zero: If True, index 0 is padding: the layer outputs a mask that is False there, so
+            later layers (e.g. recurrent ones) skip those steps.
+        weights: Initial embedding matrix (or a one-element list holding it), e.g. pretrained
+            vectors; builds the layer at once.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...); Keras 2's `input_length`
+            is accepted and ignored (any sequence length works).
+    """
 
     def __init__(self, input_dim: int, output_dim: int, embeddings_initializer="uniform",
                  embeddings_regularizer=None, embeddings_constraint=None,
@@ -75,7 +89,13 @@ class Embedding(Layer):
 
 
 class Masking(Layer):
-    """Marks the timesteps whose features all equal `mask_value` as padding, and zeroes them."""
+    """Marks the timesteps whose features all equal `mask_value` as padding, and zeroes them.
+
+    Args:
+        mask_value: The value that marks padding: a step is masked when every feature of it equals
+            this value.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     supports_masking = True
 

@@ -11,7 +11,22 @@ class GRUCell(RecurrentCell):
     """One GRU step; the state is the output h.
 
     reset_after=True (Keras 3's default, cuDNN's and PyTorch's form) applies the reset gate
-    after the recurrent matmul and keeps a separate recurrent bias: bias (2, 3*units)."""
+    after the recurrent matmul and keeps a separate recurrent bias: bias (2, 3*units).
+
+    Args:
+        units: Positive int, the size of the state and the output.
+        activation: Activation of the candidate (name or callable); `None` is linear.
+        recurrent_activation: Activation of the gates (name or callable).
+        use_bias: Whether the cell has a bias.
+        reset_after: If True (Keras 3's default), apply the reset gate after the recurrent matmul,
+            with a separate recurrent bias; False is the original GRU form.
+        implementation: 2 (one dropout mask shared by the gates' inputs) or 1 (one mask per gate,
+            as Keras's mode 1); forced to 1 when `recurrent_dropout` is set. The results are
+            otherwise the same.
+        **kwargs: The shared cell arguments (`kernel_initializer`, `recurrent_initializer`,
+            `bias_initializer`, `*_regularizer`, `*_constraint`, `dropout`, `recurrent_dropout`,
+            `seed`; as for `GRU`) and base-layer keywords.
+    """
 
     gates = 3
 
@@ -88,15 +103,51 @@ class GRUCell(RecurrentCell):
 class GRU(CellRNN):
     """Gated recurrent unit layer, Keras 3's arguments, defaults and weights.
 
-    GRU(units, activation='tanh', recurrent_activation='sigmoid', use_bias=True,
-    kernel_initializer='glorot_uniform', recurrent_initializer='orthogonal',
-    bias_initializer='zeros', *_regularizer, *_constraint, dropout=0.0, recurrent_dropout=0.0,
-    seed=None, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
-    unroll=False, reset_after=True, use_cudnn='auto').
     Weights: kernel (features, 3u), recurrent_kernel (u, 3u), bias (2, 3u) (or (3u,) with
     reset_after=False), gates z, r, h. With tanh / sigmoid, reset_after=True and no recurrent
     dropout while training, the sequence goes to the fused ops.gru (PyTorch's GRU kernel on the
-    torch backend, its gates reordered to r, z, n).
+    torch backend, its gates reordered to r, z, n). `activation`, `recurrent_activation` and
+    `use_bias` may also be given positionally.
+
+    Args:
+        units: Positive int, the size of the state and the output.
+        activation: Activation of the candidate (name or callable); `None` is linear.
+        recurrent_activation: Activation of the gates (name or callable).
+        use_bias: Whether the cell has a bias.
+        kernel_initializer: Initializer of the input kernel.
+        recurrent_initializer: Initializer of the recurrent kernel.
+        bias_initializer: Initializer of the bias.
+        kernel_regularizer: Regularizer of the input kernel, added to the loss.
+        recurrent_regularizer: Regularizer of the recurrent kernel.
+        bias_regularizer: Regularizer of the bias.
+        kernel_constraint: Constraint applied to the input kernel after each update.
+        recurrent_constraint: Constraint applied to the recurrent kernel after each update.
+        bias_constraint: Constraint applied to the bias after each update.
+        dropout: Float in [0, 1], fraction of the input units dropped while training (one mask per
+            call, the same at every step).
+        recurrent_dropout: Float in [0, 1], fraction of the recurrent state units dropped while
+            training (one mask per call).
+        seed: Int seed for the dropout masks; `None` draws one from the global seed.
+        reset_after: If True (Keras 3's default), apply the reset gate after the recurrent matmul,
+            with a separate recurrent bias; False is the original GRU form.
+        implementation: 2 (one dropout mask shared by the gates' inputs) or 1 (one mask per gate,
+            as Keras's mode 1); forced to 1 when `recurrent_dropout` is set. The results are
+            otherwise the same.
+        return_sequences: If True, return the output of every step (batch, timesteps, units);
+            otherwise only the last one (batch, units).
+        return_state: If True, return `[output, *final_states]`.
+        go_backwards: If True, read the sequence from its end (and return the outputs in that
+            reversed order).
+        stateful: Must be False: states are not carried between batches (True raises); pass them
+            explicitly with `return_state` and `initial_state`.
+        unroll: Accepted for Keras compatibility and ignored: the loop is always one compiled scan.
+        zero_output_for_mask: If True, masked steps output zeros; otherwise they repeat the
+            previous output (the states are carried over either way).
+        use_cudnn: `"auto"` uses the fused kernel (see above) when the configuration allows,
+            `False` always runs the general loop, `True` raises when the fused kernel cannot be
+            used.
+        activity_regularizer: Regularizer of the layer's output.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
     """
 
     cell_class = GRUCell

@@ -10,7 +10,19 @@ from nhanh.layers.symbolic import SymbolicTensor
 
 
 class InputLayer(Layer):
-    """Declares the shape (without the batch axis) and dtype of a model's input."""
+    """Declares the shape (without the batch axis) and dtype of a model's input.
+
+    Args:
+        shape: Shape of one sample (no batch axis), a tuple whose entries may be `None` (any size);
+            an int means a 1-D shape.
+        batch_size: Fixed batch size, or `None` for any.
+        dtype: Dtype of the input; `None` uses `nhanh.config.floatx()`.
+        name: Name of the layer; `None` derives a unique one.
+        input_shape: Keras 2 spelling of `shape`, used when `shape` is not given.
+        batch_input_shape: Full shape with the batch axis first; overrides `shape` and
+            `batch_size`.
+        **kwargs: Other base-layer keywords (`trainable`, ...).
+    """
 
     def __init__(self, shape: Sequence[int | None] | None = None, batch_size: int | None = None,
                  dtype: str | None = None, name: str | None = None, *,
@@ -46,6 +58,20 @@ class InputLayer(Layer):
 
 def Input(shape: Sequence[int | None] | None = None, batch_size: int | None = None,
           dtype: str | None = None, name: str | None = None, **kwargs) -> SymbolicTensor:
-    """A symbolic model input of the given shape (batch axis excluded)."""
+    """A symbolic model input of the given shape (batch axis excluded).
+
+    Start a functional model with it: `x = Input((784,))`, then call layers on `x`.
+
+    Args:
+        shape: Shape of one sample (no batch axis), a tuple whose entries may be `None`; an int
+            means a 1-D shape.
+        batch_size: Fixed batch size, or `None` for any.
+        dtype: Dtype of the input; `None` uses `nhanh.config.floatx()`.
+        name: Name of the input (of its `InputLayer`); `None` derives a unique one.
+        **kwargs: Passed to `InputLayer` (e.g. Keras 2's `batch_input_shape`).
+
+    Returns:
+        A `SymbolicTensor` of shape `(batch_size, *shape)`.
+    """
     return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name,
                       **kwargs).output

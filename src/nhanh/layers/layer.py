@@ -19,7 +19,16 @@ from nhanh.variables import Variable
 
 
 class InputSpec:
-    """What a layer accepts: a rank (exact or minimum) and fixed sizes on some axes."""
+    """What a layer accepts: a rank (exact or minimum) and fixed sizes on some axes.
+
+    The layer checks each input against it before calling, so a wrong shape fails with a
+    message naming the layer rather than deep inside an op.
+
+    Args:
+        ndim: Exact rank the input must have (batch axis included); `None` for any.
+        min_ndim: Smallest rank accepted; `None` for no minimum.
+        axes: Dict mapping an axis (negative counts from the end) to the size it must have.
+    """
 
     def __init__(self, ndim: int | None = None, min_ndim: int | None = None,
                  axes: dict[int, int] | None = None):
@@ -60,7 +69,21 @@ def _batch_input_shape(input_shape, input_dim, batch_size, batch_input_shape):
 
 
 class Layer:
-    """Base class of every layer: subclasses create weights in build() and compute in call()."""
+    """Base class of every layer: subclasses create weights in build() and compute in call().
+
+    Args:
+        trainable: Whether the layer's weights are updated by training.
+        name: Name of the layer; `None` derives a unique one from the class name.
+        dtype: Dtype of the weights and computation; `None` uses `nhanh.config.floatx()`.
+        input_shape: Shape of one sample (no batch axis), for the first layer of a `Sequential`
+            model; an int means a 1-D shape.
+        input_dim: Keras 2 spelling of `input_shape=(input_dim,)`.
+        batch_size: Fixed batch size to pair with `input_shape` or `input_dim`.
+        batch_input_shape: Full input shape, batch axis included (Keras 2 spelling).
+        activity_regularizer: Regularizer (name, callable or instance) applied to the layer's
+            outputs and added to the loss.
+        **kwargs: Any other keyword raises a `TypeError` naming it.
+    """
 
     #: Whether a mask given with the inputs passes through unchanged (see compute_mask).
     supports_masking = False

@@ -8,7 +8,23 @@ from nhanh.layers.rnn_cell import RecurrentCell, gated_matmul
 
 
 class LSTMCell(RecurrentCell):
-    """One LSTM step; states [h, c], output h."""
+    """One LSTM step; states [h, c], output h.
+
+    Args:
+        units: Positive int, the size of the state and the output.
+        activation: Activation of the candidate and the output (name or callable); `None` is
+            linear.
+        recurrent_activation: Activation of the gates (name or callable).
+        use_bias: Whether the cell has a bias.
+        unit_forget_bias: If True, add 1 to the forget gate's initial bias (the cell starts by
+            remembering), as Keras does.
+        implementation: 2 (one dropout mask shared by the gates' inputs) or 1 (one mask per gate,
+            as Keras's mode 1); forced to 1 when `recurrent_dropout` is set. The results are
+            otherwise the same.
+        **kwargs: The shared cell arguments (`kernel_initializer`, `recurrent_initializer`,
+            `bias_initializer`, `*_regularizer`, `*_constraint`, `dropout`, `recurrent_dropout`,
+            `seed`; as for `LSTM`) and base-layer keywords.
+    """
 
     gates = 4
 
@@ -77,15 +93,52 @@ class LSTMCell(RecurrentCell):
 class LSTM(CellRNN):
     """Long short-term memory layer, Keras 3's arguments, defaults and weights.
 
-    LSTM(units, activation='tanh', recurrent_activation='sigmoid', use_bias=True,
-    kernel_initializer='glorot_uniform', recurrent_initializer='orthogonal',
-    bias_initializer='zeros', unit_forget_bias=True, *_regularizer, *_constraint, dropout=0.0,
-    recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
-    go_backwards=False, stateful=False, unroll=False, use_cudnn='auto').
     Weights: kernel (features, 4u), recurrent_kernel (u, 4u), bias (4u,), gates i, f, c, o.
     With tanh / sigmoid and no recurrent dropout while training, the whole sequence goes to the
     fused ops.lstm (PyTorch's own LSTM kernel on the torch backend); use_cudnn=False forces the
     general loop, use_cudnn=True makes a configuration without the fused kernel an error.
+    `activation`, `recurrent_activation` and `use_bias` may also be given positionally.
+
+    Args:
+        units: Positive int, the size of the state and the output.
+        activation: Activation of the candidate and the output (name or callable); `None` is
+            linear.
+        recurrent_activation: Activation of the gates (name or callable).
+        use_bias: Whether the cell has a bias.
+        kernel_initializer: Initializer of the input kernel.
+        recurrent_initializer: Initializer of the recurrent kernel.
+        bias_initializer: Initializer of the bias.
+        unit_forget_bias: If True, add 1 to the forget gate's initial bias (the cell starts by
+            remembering), as Keras does.
+        kernel_regularizer: Regularizer of the input kernel, added to the loss.
+        recurrent_regularizer: Regularizer of the recurrent kernel.
+        bias_regularizer: Regularizer of the bias.
+        kernel_constraint: Constraint applied to the input kernel after each update.
+        recurrent_constraint: Constraint applied to the recurrent kernel after each update.
+        bias_constraint: Constraint applied to the bias after each update.
+        dropout: Float in [0, 1], fraction of the input units dropped while training (one mask per
+            call, the same at every step).
+        recurrent_dropout: Float in [0, 1], fraction of the recurrent state units dropped while
+            training (one mask per call).
+        seed: Int seed for the dropout masks; `None` draws one from the global seed.
+        implementation: 2 (one dropout mask shared by the gates' inputs) or 1 (one mask per gate,
+            as Keras's mode 1); forced to 1 when `recurrent_dropout` is set. The results are
+            otherwise the same.
+        return_sequences: If True, return the output of every step (batch, timesteps, units);
+            otherwise only the last one (batch, units).
+        return_state: If True, return `[output, *final_states]`.
+        go_backwards: If True, read the sequence from its end (and return the outputs in that
+            reversed order).
+        stateful: Must be False: states are not carried between batches (True raises); pass them
+            explicitly with `return_state` and `initial_state`.
+        unroll: Accepted for Keras compatibility and ignored: the loop is always one compiled scan.
+        zero_output_for_mask: If True, masked steps output zeros; otherwise they repeat the
+            previous output (the states are carried over either way).
+        use_cudnn: `"auto"` uses the fused kernel (see above) when the configuration allows,
+            `False` always runs the general loop, `True` raises when the fused kernel cannot be
+            used.
+        activity_regularizer: Regularizer of the layer's output.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
     """
 
     cell_class = LSTMCell

@@ -118,7 +118,13 @@ def _full_mask(mask, x):
 
 
 class Add(Merge):
-    """The sum of the inputs."""
+    """The sum of the inputs.
+
+    Called on a list of tensors; shapes broadcast as described in `Merge`.
+
+    Args:
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     def _merge(self, inputs, masks):
         out = inputs[0]
@@ -128,7 +134,13 @@ class Add(Merge):
 
 
 class Subtract(Merge):
-    """inputs[0] - inputs[1]."""
+    """inputs[0] - inputs[1].
+
+    Called on a list of exactly two tensors; shapes broadcast as described in `Merge`.
+
+    Args:
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     _min_inputs = _max_inputs = 2
 
@@ -137,7 +149,13 @@ class Subtract(Merge):
 
 
 class Average(Merge):
-    """The mean of the inputs."""
+    """The mean of the inputs.
+
+    Called on a list of tensors; shapes broadcast as described in `Merge`.
+
+    Args:
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     def _merge(self, inputs, masks):
         out = inputs[0]
@@ -148,7 +166,11 @@ class Average(Merge):
 
 class Multiply(Merge):
     """The product of the inputs; masked entries count as 1, and where every input is masked
-    the output is 0 (Keras's rule)."""
+    the output is 0 (Keras's rule).
+
+    Args:
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     def _merge(self, inputs, masks):
         full = [None if m is None else _full_mask(m, x) for x, m in zip(inputs, masks)]
@@ -185,21 +207,38 @@ class _MaskedExtremum(Merge):
 
 
 class Maximum(_MaskedExtremum):
-    """The element-wise maximum of the inputs."""
+    """The element-wise maximum of the inputs.
+
+    Called on a list of tensors; a masked entry never wins against an unmasked one.
+
+    Args:
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     def _op(self, a, b):
         return ops.maximum(a, b)
 
 
 class Minimum(_MaskedExtremum):
-    """The element-wise minimum of the inputs."""
+    """The element-wise minimum of the inputs.
+
+    Called on a list of tensors; a masked entry never wins against an unmasked one.
+
+    Args:
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     def _op(self, a, b):
         return ops.minimum(a, b)
 
 
 class Concatenate(Merge):
-    """Joins the inputs along `axis`; every other axis must agree."""
+    """Joins the inputs along `axis`; every other axis must agree.
+
+    Args:
+        axis: Int, the axis to concatenate along (negative counts from the end).
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     def __init__(self, axis: int = -1, **kwargs):
         super().__init__(**kwargs)
@@ -263,7 +302,15 @@ class Concatenate(Merge):
 
 class Dot(Merge):
     """Per-sample dot product of two inputs over `axes` (an int, or one axis per input); the
-    output has the first input's remaining axes, then the second's (batch axis once)."""
+    output has the first input's remaining axes, then the second's (batch axis once).
+
+    Args:
+        axes: Int, the axis of both inputs to sum over, or a pair `(axis_of_first,
+            axis_of_second)`; never the batch axis 0.
+        normalize: If True, L2-normalize both inputs along the dot axes first, so the result is the
+            cosine similarity.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     _min_inputs = _max_inputs = 2
 
@@ -341,40 +388,107 @@ def _l2_normalize(x, axis: int):
 
 # --- functional shortcuts (keras.layers.add, ...) -------------------------------------------
 def add(inputs, **kwargs):
-    """`Add()(inputs)`."""
+    """Sums a list of tensors: `Add(**kwargs)(inputs)`.
+
+    Args:
+        inputs: List of tensors, of broadcastable shapes.
+        **kwargs: Base-layer keywords for the `Add` layer (`name`, ...).
+
+    Returns:
+        The merged tensor (symbolic when the inputs are).
+    """
     return Add(**kwargs)(inputs)
 
 
 def subtract(inputs, **kwargs):
-    """`Subtract()(inputs)`."""
+    """Subtracts the second of two tensors from the first: `Subtract(**kwargs)(inputs)`.
+
+    Args:
+        inputs: List of two tensors.
+        **kwargs: Base-layer keywords for the `Subtract` layer (`name`, ...).
+
+    Returns:
+        The merged tensor (symbolic when the inputs are).
+    """
     return Subtract(**kwargs)(inputs)
 
 
 def multiply(inputs, **kwargs):
-    """`Multiply()(inputs)`."""
+    """Multiplies a list of tensors element-wise: `Multiply(**kwargs)(inputs)`.
+
+    Args:
+        inputs: List of tensors, of broadcastable shapes.
+        **kwargs: Base-layer keywords for the `Multiply` layer (`name`, ...).
+
+    Returns:
+        The merged tensor (symbolic when the inputs are).
+    """
     return Multiply(**kwargs)(inputs)
 
 
 def average(inputs, **kwargs):
-    """`Average()(inputs)`."""
+    """Averages a list of tensors: `Average(**kwargs)(inputs)`.
+
+    Args:
+        inputs: List of tensors, of broadcastable shapes.
+        **kwargs: Base-layer keywords for the `Average` layer (`name`, ...).
+
+    Returns:
+        The merged tensor (symbolic when the inputs are).
+    """
     return Average(**kwargs)(inputs)
 
 
 def maximum(inputs, **kwargs):
-    """`Maximum()(inputs)`."""
+    """Element-wise maximum of a list of tensors: `Maximum(**kwargs)(inputs)`.
+
+    Args:
+        inputs: List of tensors, of broadcastable shapes.
+        **kwargs: Base-layer keywords for the `Maximum` layer (`name`, ...).
+
+    Returns:
+        The merged tensor (symbolic when the inputs are).
+    """
     return Maximum(**kwargs)(inputs)
 
 
 def minimum(inputs, **kwargs):
-    """`Minimum()(inputs)`."""
+    """Element-wise minimum of a list of tensors: `Minimum(**kwargs)(inputs)`.
+
+    Args:
+        inputs: List of tensors, of broadcastable shapes.
+        **kwargs: Base-layer keywords for the `Minimum` layer (`name`, ...).
+
+    Returns:
+        The merged tensor (symbolic when the inputs are).
+    """
     return Minimum(**kwargs)(inputs)
 
 
 def concatenate(inputs, axis: int = -1, **kwargs):
-    """`Concatenate(axis)(inputs)`."""
+    """Joins a list of tensors along `axis`: `Concatenate(axis, **kwargs)(inputs)`.
+
+    Args:
+        inputs: List of tensors with equal sizes on every axis but `axis`.
+        axis: Int, the axis to concatenate along.
+        **kwargs: Base-layer keywords for the `Concatenate` layer (`name`, ...).
+
+    Returns:
+        The concatenated tensor (symbolic when the inputs are).
+    """
     return Concatenate(axis=axis, **kwargs)(inputs)
 
 
 def dot(inputs, axes=-1, normalize: bool = False, **kwargs):
-    """`Dot(axes, normalize)(inputs)`."""
+    """Per-sample dot product of two tensors: `Dot(axes, normalize, **kwargs)(inputs)`.
+
+    Args:
+        inputs: List of two tensors.
+        axes: Int, or a pair of ints (one axis per input), the axes to sum over.
+        normalize: If True, L2-normalize along the dot axes first (cosine similarity).
+        **kwargs: Base-layer keywords for the `Dot` layer (`name`, ...).
+
+    Returns:
+        The product tensor (symbolic when the inputs are).
+    """
     return Dot(axes=axes, normalize=normalize, **kwargs)(inputs)

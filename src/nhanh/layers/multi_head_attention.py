@@ -23,6 +23,32 @@ class MultiHeadAttention(Layer):
     Call as mha(query, value, key=None, attention_mask=None, return_attention_scores=False,
     training=None, use_causal_mask=False); query_mask/value_mask/key_mask (B, T) are accepted
     too. attention_mask (B, Tq, Tv) is True where a query step may attend to a key step.
+
+    Args:
+        num_heads: Positive int, the number of attention heads.
+        key_dim: Positive int, the size of each head's query and key projections.
+        value_dim: Size of each head's value projection; `None` means `key_dim`.
+        dropout: Float in [0, 1], fraction of attention weights dropped while training.
+        use_bias: Whether the projections have biases.
+        output_shape: Size (int) or shape (tuple) of the output's feature axes; `None` means the
+            query's last axis.
+        attention_axes: Axis or axes of the inputs attended over; `None` means every axis between
+            the batch axis and the features.
+        sliding_window: Positive int: a query step attends only to key steps less than this far
+            away; `None` for no limit.
+        flash_attention: Accepted for Keras compatibility and ignored (the result is the same math
+            either way).
+        kernel_initializer: Initializer of the projection kernels.
+        bias_initializer: Initializer of the projection biases.
+        kernel_regularizer: Regularizer of the projection kernels, added to the loss.
+        bias_regularizer: Regularizer of the projection biases.
+        activity_regularizer: Regularizer applied to each projection's output (as in Keras).
+        kernel_constraint: Constraint applied to the projection kernels after each update.
+        bias_constraint: Constraint applied to the projection biases after each update.
+        use_gate: If True, multiply the attended values by a learned sigmoid gate computed from the
+            query, before the output projection.
+        seed: Int seed for the dropout draws; `None` draws one from the global seed.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
     """
 
     supports_masking = True

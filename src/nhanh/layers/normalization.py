@@ -132,6 +132,28 @@ class BatchNormalization(_AffineNormalization):
     training step's StatelessScope. A layer with `trainable=False` runs in inference mode, as in
     Keras. A mask of shape `inputs.shape[:-1]` leaves masked positions out of the batch
     statistics (channels-last inputs).
+
+    Args:
+        axis: Int, the features axis (usually the channels); statistics are taken over every other
+            axis.
+        momentum: Float in [0, 1], how much of the old moving averages each update keeps.
+        epsilon: Small float added to the variance to avoid dividing by zero.
+        center: If True, add the learned offset `beta`.
+        scale: If True, multiply by the learned `gamma`.
+        beta_initializer: Initializer of `beta`.
+        gamma_initializer: Initializer of `gamma`.
+        moving_mean_initializer: Initializer of the moving mean.
+        moving_variance_initializer: Initializer of the moving variance.
+        beta_regularizer: Regularizer of `beta`, added to the loss.
+        gamma_regularizer: Regularizer of `gamma`, added to the loss.
+        beta_constraint: Constraint applied to `beta` after each update.
+        gamma_constraint: Constraint applied to `gamma` after each update.
+        synchronized: Must be False: cross-device synchronized statistics are not supported (True
+            raises).
+        renorm: Must be False: batch renormalization is not implemented (True raises).
+        renorm_clipping: Accepted for Keras compatibility and ignored (only stored in the config).
+        renorm_momentum: Accepted for Keras compatibility and ignored (only stored in the config).
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
     """
 
     def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3,
@@ -230,6 +252,20 @@ class LayerNormalization(_AffineNormalization):
     `rms_scaling=True` is Keras's deprecated mode, kept so Keras models give the same numbers:
     it divides by sqrt(variance + epsilon) without subtracting the mean and has no beta. It is
     not RMS normalization (which divides by the root mean square).
+
+    Args:
+        axis: Int or list of ints, the axes normalized over (and the shape of gamma and beta).
+        epsilon: Small float added to the variance to avoid dividing by zero.
+        center: If True, add the learned offset `beta`.
+        scale: If True, multiply by the learned `gamma`.
+        rms_scaling: If True, use Keras's deprecated mode described above (gamma only).
+        beta_initializer: Initializer of `beta`.
+        gamma_initializer: Initializer of `gamma`.
+        beta_regularizer: Regularizer of `beta`, added to the loss.
+        gamma_regularizer: Regularizer of `gamma`, added to the loss.
+        beta_constraint: Constraint applied to `beta` after each update.
+        gamma_constraint: Constraint applied to `gamma` after each update.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
     """
 
     def __init__(self, axis: Axis = -1, epsilon: float = 1e-3, center: bool = True,
@@ -276,7 +312,22 @@ class LayerNormalization(_AffineNormalization):
 class GroupNormalization(_AffineNormalization):
     """Splits the channels (`axis`) into `groups` contiguous groups and normalizes each sample
     over each group (with all other non-batch axes). groups=-1 is instance normalization,
-    groups=1 layer normalization over all non-batch axes."""
+    groups=1 layer normalization over all non-batch axes.
+
+    Args:
+        groups: Positive int dividing the number of channels, or -1 for one group per channel.
+        axis: Int, the channels axis.
+        epsilon: Small float added to the variance to avoid dividing by zero.
+        center: If True, add the learned offset `beta`.
+        scale: If True, multiply by the learned `gamma`.
+        beta_initializer: Initializer of `beta`.
+        gamma_initializer: Initializer of `gamma`.
+        beta_regularizer: Regularizer of `beta`, added to the loss.
+        gamma_regularizer: Regularizer of `gamma`, added to the loss.
+        beta_constraint: Constraint applied to `beta` after each update.
+        gamma_constraint: Constraint applied to `gamma` after each update.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     def __init__(self, groups: int = 32, axis: int = -1, epsilon: float = 1e-3,
                  center: bool = True, scale: bool = True, beta_initializer="zeros",
@@ -332,7 +383,12 @@ class GroupNormalization(_AffineNormalization):
 
 
 class UnitNormalization(Layer):
-    """Scales each sample to unit L2 norm over `axis`: x / max(||x||, 1e-12)."""
+    """Scales each sample to unit L2 norm over `axis`: x / max(||x||, 1e-12).
+
+    Args:
+        axis: Int or list of ints, the axes whose norm is made 1.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     supports_masking = True
 

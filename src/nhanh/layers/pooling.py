@@ -62,37 +62,97 @@ class Pooling(Layer):
 
 
 class MaxPooling1D(Pooling):
-    """Maximum over windows of `pool_size` steps."""
+    """Maximum over windows of `pool_size` steps.
+
+    Args:
+        pool_size: Window size, an int.
+        strides: Step between windows, an int; `None` means `pool_size`.
+        padding: `"valid"` (windows stay inside the input) or `"same"` (the input is padded so the
+            output has ceil(size / strides) positions).
+        data_format: `"channels_last"` (channels on the last axis) or `"channels_first"`; `None`
+            uses `nhanh.config.image_data_format()`.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     rank, mode = 1, "max"
 
 
 class MaxPooling2D(Pooling):
-    """Maximum over pool_size windows of an image."""
+    """Maximum over pool_size windows of an image.
+
+    Args:
+        pool_size: Window size, an int or a tuple of 2 ints.
+        strides: Step between windows, an int or a tuple of 2 ints; `None` means `pool_size`.
+        padding: `"valid"` (windows stay inside the input) or `"same"` (the input is padded so the
+            output has ceil(size / strides) positions).
+        data_format: `"channels_last"` (channels on the last axis) or `"channels_first"`; `None`
+            uses `nhanh.config.image_data_format()`.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     rank, mode = 2, "max"
 
 
 class MaxPooling3D(Pooling):
-    """Maximum over pool_size windows of a volume."""
+    """Maximum over pool_size windows of a volume.
+
+    Args:
+        pool_size: Window size, an int or a tuple of 3 ints.
+        strides: Step between windows, an int or a tuple of 3 ints; `None` means `pool_size`.
+        padding: `"valid"` (windows stay inside the input) or `"same"` (the input is padded so the
+            output has ceil(size / strides) positions).
+        data_format: `"channels_last"` (channels on the last axis) or `"channels_first"`; `None`
+            uses `nhanh.config.image_data_format()`.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     rank, mode = 3, "max"
 
 
 class AveragePooling1D(Pooling):
-    """Mean over windows of `pool_size` steps."""
+    """Mean over windows of `pool_size` steps.
+
+    Args:
+        pool_size: Window size, an int.
+        strides: Step between windows, an int; `None` means `pool_size`.
+        padding: `"valid"` (windows stay inside the input) or `"same"` (the input is padded so the
+            output has ceil(size / strides) positions; padded entries are ignored).
+        data_format: `"channels_last"` (channels on the last axis) or `"channels_first"`; `None`
+            uses `nhanh.config.image_data_format()`.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     rank, mode = 1, "average"
 
 
 class AveragePooling2D(Pooling):
-    """Mean over pool_size windows of an image."""
+    """Mean over pool_size windows of an image.
+
+    Args:
+        pool_size: Window size, an int or a tuple of 2 ints.
+        strides: Step between windows, an int or a tuple of 2 ints; `None` means `pool_size`.
+        padding: `"valid"` (windows stay inside the input) or `"same"` (the input is padded so the
+            output has ceil(size / strides) positions; padded entries are ignored).
+        data_format: `"channels_last"` (channels on the last axis) or `"channels_first"`; `None`
+            uses `nhanh.config.image_data_format()`.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     rank, mode = 2, "average"
 
 
 class AveragePooling3D(Pooling):
-    """Mean over pool_size windows of a volume."""
+    """Mean over pool_size windows of a volume.
+
+    Args:
+        pool_size: Window size, an int or a tuple of 3 ints.
+        strides: Step between windows, an int or a tuple of 3 ints; `None` means `pool_size`.
+        padding: `"valid"` (windows stay inside the input) or `"same"` (the input is padded so the
+            output has ceil(size / strides) positions; padded entries are ignored).
+        data_format: `"channels_last"` (channels on the last axis) or `"channels_first"`; `None`
+            uses `nhanh.config.image_data_format()`.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     rank, mode = 3, "average"
 
@@ -139,25 +199,57 @@ class _GlobalAverage(GlobalPooling):
 
 
 class GlobalMaxPooling1D(_GlobalMax):
-    """Maximum over all steps."""
+    """Maximum over all steps.
+
+    Args:
+        data_format: `"channels_last"` (channels on the last axis) or `"channels_first"`; `None`
+            uses `nhanh.config.image_data_format()`.
+        keepdims: If True, keep the reduced axes with size 1; otherwise the output is (batch,
+            channels).
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     rank = 1
 
 
 class GlobalMaxPooling2D(_GlobalMax):
-    """Maximum over all pixels."""
+    """Maximum over all pixels.
+
+    Args:
+        data_format: `"channels_last"` (channels on the last axis) or `"channels_first"`; `None`
+            uses `nhanh.config.image_data_format()`.
+        keepdims: If True, keep the reduced axes with size 1; otherwise the output is (batch,
+            channels).
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     rank = 2
 
 
 class GlobalMaxPooling3D(_GlobalMax):
-    """Maximum over all voxels."""
+    """Maximum over all voxels.
+
+    Args:
+        data_format: `"channels_last"` (channels on the last axis) or `"channels_first"`; `None`
+            uses `nhanh.config.image_data_format()`.
+        keepdims: If True, keep the reduced axes with size 1; otherwise the output is (batch,
+            channels).
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     rank = 3
 
 
 class GlobalAveragePooling1D(_GlobalAverage):
-    """Mean over all steps; a mask (batch, steps) leaves masked steps out of the mean."""
+    """Mean over all steps; a mask (batch, steps) leaves masked steps out of the mean.
+
+    Args:
+        data_format: `"channels_last"` (channels on the last axis) or `"channels_first"`; `None`
+            uses `nhanh.config.image_data_format()`.
+        keepdims: If True, keep the reduced axes with size 1; otherwise the output is (batch,
+            channels).
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     rank = 1
     supports_masking = True
@@ -178,13 +270,29 @@ class GlobalAveragePooling1D(_GlobalAverage):
 
 
 class GlobalAveragePooling2D(_GlobalAverage):
-    """Mean over all pixels."""
+    """Mean over all pixels.
+
+    Args:
+        data_format: `"channels_last"` (channels on the last axis) or `"channels_first"`; `None`
+            uses `nhanh.config.image_data_format()`.
+        keepdims: If True, keep the reduced axes with size 1; otherwise the output is (batch,
+            channels).
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     rank = 2
 
 
 class GlobalAveragePooling3D(_GlobalAverage):
-    """Mean over all voxels."""
+    """Mean over all voxels.
+
+    Args:
+        data_format: `"channels_last"` (channels on the last axis) or `"channels_first"`; `None`
+            uses `nhanh.config.image_data_format()`.
+        keepdims: If True, keep the reduced axes with size 1; otherwise the output is (batch,
+            channels).
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     rank = 3
 

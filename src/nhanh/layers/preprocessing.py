@@ -21,6 +21,15 @@ class Normalization(Layer):
     call `adapt(data)` before training: it computes them on the host with NumPy, in float64,
     and stores them in the non-trainable weights `mean`, `variance` and `count` (Keras's names
     and order). axis=None keeps no axis: one scalar mean and variance.
+
+    Args:
+        axis: Int, tuple of ints, or `None`: the axes that keep their own mean and variance (e.g.
+            -1, one per feature); every other axis is reduced over.
+        mean: Mean to subtract, broadcastable to the kept axes; give it with `variance`, or leave
+            both `None` and call `adapt()`.
+        variance: Variance to divide by (through its square root), of `mean`'s shape.
+        invert: If True, undo the normalization: `inputs * sqrt(variance) + mean`.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
     """
 
     supports_masking = True
@@ -202,6 +211,13 @@ class CategoryEncoding(Layer):
     Tokens outside [0, num_tokens) are rejected when they come as host data (NumPy, lists); on
     device arrays they are not checked (that would synchronise) and encode as zeros.
     Only dense outputs (sparse=False) are supported.
+
+    Args:
+        num_tokens: Positive int, the number of distinct tokens (the output length).
+        output_mode: `"multi_hot"` (Keras 2's `"binary"` is accepted too), `"count"` or
+            `"one_hot"`, as above.
+        sparse: Must be False; True raises, since sparse outputs are not supported.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
     """
 
     def __init__(self, num_tokens: int | None = None, output_mode: str = "multi_hot",

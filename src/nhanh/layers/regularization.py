@@ -11,7 +11,18 @@ from nhanh.layers.layer import InputSpec, Layer
 
 
 class Dropout(Layer):
-    """Zeroes a fraction `rate` of inputs while training, scaling the rest; identity otherwise."""
+    """Zeroes a fraction `rate` of inputs while training, scaling the rest; identity otherwise.
+
+    The kept entries are scaled by 1 / (1 - rate), so the expected sum is unchanged.
+
+    Args:
+        rate: Float in [0, 1], the fraction of entries to drop.
+        noise_shape: Shape of the keep/drop mask, broadcast against the inputs (e.g. `(batch, 1,
+            features)` drops the same features at every step); a `None` entry takes the input's
+            size. `None` means the input's shape.
+        seed: Int seed for repeatable draws; `None` draws one from the global seed.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     supports_masking = True
 
@@ -58,7 +69,13 @@ class _SpatialDropout(Dropout):
 
 
 class SpatialDropout1D(_SpatialDropout):
-    """Dropout of whole channels of (batch, steps, channels) inputs."""
+    """Dropout of whole channels of (batch, steps, channels) inputs.
+
+    Args:
+        rate: Float in [0, 1], the fraction of channels to drop.
+        seed: Int seed for repeatable draws; `None` draws one from the global seed.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     _rank = 3
 
@@ -67,21 +84,42 @@ class SpatialDropout1D(_SpatialDropout):
 
 
 class SpatialDropout2D(_SpatialDropout):
-    """Dropout of whole 2D feature maps (channels) of images; `data_format` defaults to
-    `nhanh.config.image_data_format()`."""
+    """Dropout of whole 2D feature maps (channels) of (batch, rows, cols, channels) images.
+
+    Args:
+        rate: Float in [0, 1], the fraction of channels to drop.
+        data_format: `"channels_last"` or `"channels_first"`; `None` uses
+            `nhanh.config.image_data_format()`.
+        seed: Int seed for repeatable draws; `None` draws one from the global seed.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     _rank = 4
 
 
 class SpatialDropout3D(_SpatialDropout):
-    """Dropout of whole 3D feature maps (channels) of volumes."""
+    """Dropout of whole 3D feature maps (channels) of (batch, d1, d2, d3, channels) volumes.
+
+    Args:
+        rate: Float in [0, 1], the fraction of channels to drop.
+        data_format: `"channels_last"` or `"channels_first"`; `None` uses
+            `nhanh.config.image_data_format()`.
+        seed: Int seed for repeatable draws; `None` draws one from the global seed.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     _rank = 5
 
 
 class GaussianNoise(Layer):
     """Adds zero-centred Gaussian noise of standard deviation `stddev` while training (a
-    regularizer, or data augmentation for real-valued inputs); identity otherwise."""
+    regularizer, or data augmentation for real-valued inputs); identity otherwise.
+
+    Args:
+        stddev: Float in [0, 1], standard deviation of the noise.
+        seed: Int seed for repeatable draws; `None` draws one from the global seed.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     supports_masking = True
 
@@ -110,7 +148,13 @@ class GaussianNoise(Layer):
 class GaussianDropout(Layer):
     """Multiplies inputs by Gaussian noise of mean 1 and standard deviation
     sqrt(rate / (1 - rate)) while training (the variance of Dropout at the same rate, without
-    zeros); identity otherwise."""
+    zeros); identity otherwise.
+
+    Args:
+        rate: Float in [0, 1), the dropout rate whose variance the noise matches.
+        seed: Int seed for repeatable draws; `None` draws one from the global seed.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     supports_masking = True
 
@@ -138,7 +182,14 @@ class GaussianDropout(Layer):
 
 class ActivityRegularization(Layer):
     """Identity that adds (l1 * sum|x| + l2 * sum x²) / batch_size of its inputs to the loss,
-    through the base Layer's activity-regularizer mechanism (see `Layer.losses`)."""
+    through the base Layer's activity-regularizer mechanism (see `Layer.losses`).
+
+    Args:
+        l1: Non-negative float, weight of the L1 term.
+        l2: Non-negative float, weight of the L2 term.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...); an
+            `activity_regularizer` among them is ignored, `l1` and `l2` decide.
+    """
 
     supports_masking = True
 

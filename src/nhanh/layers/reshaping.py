@@ -10,7 +10,14 @@ from nhanh.layers.layer import InputSpec, Layer
 
 
 class Flatten(Layer):
-    """Collapses every axis but the batch axis."""
+    """Collapses every axis but the batch axis.
+
+    Args:
+        data_format: `"channels_first"` moves the channel axis (1) last before flattening, so the
+            order of features matches a channels-last model; `"channels_last"` flattens as is.
+            `None` uses `nhanh.config.image_data_format()`.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     def __init__(self, data_format: str | None = None, **kwargs):
         super().__init__(**kwargs)
@@ -31,7 +38,13 @@ class Flatten(Layer):
 
 
 class Reshape(Layer):
-    """Reshapes to `target_shape` (batch axis excluded; one entry may be -1)."""
+    """Reshapes to `target_shape` (batch axis excluded; one entry may be -1).
+
+    Args:
+        target_shape: Tuple of ints, the shape of one sample after reshaping; at most one entry may
+            be -1, inferred from the input size.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
@@ -61,7 +74,12 @@ class Reshape(Layer):
 
 
 class Permute(Layer):
-    """Reorders the non-batch axes: `dims` is a permutation of 1..rank-1 (batch axis stays 0)."""
+    """Reorders the non-batch axes: `dims` is a permutation of 1..rank-1 (batch axis stays 0).
+
+    Args:
+        dims: Tuple of ints, a permutation of 1..rank-1; output axis i + 1 is input axis `dims[i]`.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     def __init__(self, dims, **kwargs):
         super().__init__(**kwargs)
@@ -83,7 +101,12 @@ class Permute(Layer):
 
 
 class RepeatVector(Layer):
-    """Repeats a (batch, features) input n times: (batch, n, features)."""
+    """Repeats a (batch, features) input n times: (batch, n, features).
+
+    Args:
+        n: Positive int, the number of repetitions.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     def __init__(self, n: int, **kwargs):
         super().__init__(**kwargs)

@@ -47,7 +47,24 @@ def init_params(cls: type) -> frozenset[str]:
 
 
 class RNN(Layer):
-    """Runs `cell` over the timesteps of (batch, timesteps, ...) inputs."""
+    """Runs `cell` over the timesteps of (batch, timesteps, ...) inputs.
+
+    Args:
+        cell: The cell computing one step: an object with `call(inputs, states)` returning
+            `(output, new_states)` and a `state_size` (e.g. an `LSTMCell`, or a Layer subclass), or
+            its serialized config. A list of cells is not supported.
+        return_sequences: If True, return the output of every step (batch, timesteps, units);
+            otherwise only the last one (batch, units).
+        return_state: If True, return `[output, *final_states]`.
+        go_backwards: If True, read the sequence from its end (and return the outputs in that
+            reversed order).
+        stateful: Must be False: states are not carried between batches (True raises); pass them
+            explicitly with `return_state` and `initial_state`.
+        unroll: Accepted for Keras compatibility and ignored: the loop is always one compiled scan.
+        zero_output_for_mask: If True, masked steps output zeros; otherwise they repeat the
+            previous output (the states are carried over either way).
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     supports_masking = True
     use_cudnn: Any = "auto"

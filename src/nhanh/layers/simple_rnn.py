@@ -8,7 +8,28 @@ from nhanh.layers.rnn_cell import RecurrentCell
 
 
 class SimpleRNNCell(RecurrentCell):
-    """One step of a fully connected recurrence; the state is the output."""
+    """One step of a fully connected recurrence; the state is the output.
+
+    Args:
+        units: Positive int, the size of the state and the output.
+        activation: Activation of the output (name or callable); `None` is linear.
+        use_bias: Whether the cell has a bias.
+        kernel_initializer: Initializer of the input kernel.
+        recurrent_initializer: Initializer of the recurrent kernel.
+        bias_initializer: Initializer of the bias.
+        kernel_regularizer: Regularizer of the input kernel, added to the loss.
+        recurrent_regularizer: Regularizer of the recurrent kernel.
+        bias_regularizer: Regularizer of the bias.
+        kernel_constraint: Constraint applied to the input kernel after each update.
+        recurrent_constraint: Constraint applied to the recurrent kernel after each update.
+        bias_constraint: Constraint applied to the bias after each update.
+        dropout: Float in [0, 1], fraction of the input units dropped while training (one mask per
+            call, the same at every step).
+        recurrent_dropout: Float in [0, 1], fraction of the recurrent state units dropped while
+            training (one mask per call).
+        seed: Int seed for the dropout masks; `None` draws one from the global seed.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     gates = 1
 
@@ -25,11 +46,39 @@ class SimpleRNNCell(RecurrentCell):
 class SimpleRNN(CellRNN):
     """A fully connected RNN whose output is fed back as the next step's state.
 
-    SimpleRNN(units, activation='tanh', use_bias=True, kernel_initializer='glorot_uniform',
-    recurrent_initializer='orthogonal', bias_initializer='zeros', *_regularizer, *_constraint,
-    dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
-    go_backwards=False, stateful=False, unroll=False): Keras 3's arguments and weights
-    (kernel (features, units), recurrent_kernel (units, units), bias (units,)).
+    Keras 3's arguments and weights: kernel (features, units), recurrent_kernel (units,
+    units), bias (units,). `activation` and `use_bias` may also be given positionally.
+
+    Args:
+        units: Positive int, the size of the state and the output.
+        activation: Activation of the output (name or callable); `None` is linear.
+        use_bias: Whether the cell has a bias.
+        kernel_initializer: Initializer of the input kernel.
+        recurrent_initializer: Initializer of the recurrent kernel.
+        bias_initializer: Initializer of the bias.
+        kernel_regularizer: Regularizer of the input kernel, added to the loss.
+        recurrent_regularizer: Regularizer of the recurrent kernel.
+        bias_regularizer: Regularizer of the bias.
+        kernel_constraint: Constraint applied to the input kernel after each update.
+        recurrent_constraint: Constraint applied to the recurrent kernel after each update.
+        bias_constraint: Constraint applied to the bias after each update.
+        dropout: Float in [0, 1], fraction of the input units dropped while training (one mask per
+            call, the same at every step).
+        recurrent_dropout: Float in [0, 1], fraction of the recurrent state units dropped while
+            training (one mask per call).
+        seed: Int seed for the dropout masks; `None` draws one from the global seed.
+        return_sequences: If True, return the output of every step (batch, timesteps, units);
+            otherwise only the last one (batch, units).
+        return_state: If True, return `[output, *final_states]`.
+        go_backwards: If True, read the sequence from its end (and return the outputs in that
+            reversed order).
+        stateful: Must be False: states are not carried between batches (True raises); pass them
+            explicitly with `return_state` and `initial_state`.
+        unroll: Accepted for Keras compatibility and ignored: the loop is always one compiled scan.
+        zero_output_for_mask: If True, masked steps output zeros; otherwise they repeat the
+            previous output (the states are carried over either way).
+        activity_regularizer: Regularizer of the layer's output.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
     """
 
     cell_class = SimpleRNNCell

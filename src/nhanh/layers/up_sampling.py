@@ -11,7 +11,12 @@ from nhanh.layers.layer import InputSpec, Layer
 
 
 class UpSampling1D(Layer):
-    """Repeats each step of (batch, steps, features) inputs `size` times along the steps axis."""
+    """Repeats each step of (batch, steps, features) inputs `size` times along the steps axis.
+
+    Args:
+        size: Positive int, the up-sampling factor.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     def __init__(self, size: int = 2, **kwargs):
         super().__init__(**kwargs)
@@ -39,7 +44,15 @@ _INTERPOLATIONS = ("nearest", "bilinear")
 
 class UpSampling2D(Layer):
     """Scales images up by `size` = (rows, cols): nearest repeats pixels, bilinear interpolates
-    with half-pixel centres (as jax.image.resize and torch's align_corners=False do)."""
+    with half-pixel centres (as jax.image.resize and torch's align_corners=False do).
+
+    Args:
+        size: Positive int or a pair `(rows, cols)` of positive ints, the up-sampling factors.
+        data_format: `"channels_last"` (channels on the last axis) or `"channels_first"`; `None`
+            uses `nhanh.config.image_data_format()`.
+        interpolation: `"nearest"` or `"bilinear"`.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     def __init__(self, size=(2, 2), data_format: str | None = None,
                  interpolation: str = "nearest", **kwargs):

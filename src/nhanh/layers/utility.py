@@ -28,6 +28,16 @@ class Lambda(Layer):
     records only its name and source text (for people to read), and `from_config` raises unless
     `custom_objects` gives the function again. Write a Layer subclass for anything you need to
     save and load.
+
+    Args:
+        function: Callable taking the inputs (and the keywords in `arguments`, plus `mask` and
+            `training` if it names them) and returning the outputs.
+        output_shape: The output shape without the batch axis (a tuple), or a function of the input
+            shape returning the full output shape; `None` infers it by tracing `function`.
+        mask: The output mask: a fixed value, or a function `(inputs, mask) -> mask`; `None` gives
+            no output mask.
+        arguments: Dict of extra keyword arguments passed to `function` on every call.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
     """
 
     def __init__(self, function: Callable, output_shape=None, mask=None,
@@ -158,7 +168,11 @@ def _resolve_function(layer_name, key: str, spec: dict, custom_objects: dict) ->
 
 
 class Identity(Layer):
-    """Returns its inputs unchanged (a placeholder, e.g. for an optional block)."""
+    """Returns its inputs unchanged (a placeholder, e.g. for an optional block).
+
+    Args:
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     supports_masking = True
 
@@ -175,6 +189,11 @@ class Rescaling(Layer):
 
     `scale` and `offset` may be numbers or per-channel lists; with
     image_data_format 'channels_first' a per-channel scale applies to axis -3.
+
+    Args:
+        scale: Number or list of numbers (one per channel) multiplying the inputs.
+        offset: Number or list of numbers (one per channel) added after scaling.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
     """
 
     supports_masking = True

@@ -42,6 +42,17 @@ class Bidirectional(Layer):
     The backward outputs are flipped back to the input's time order before merging. Weights:
     the forward layer's, then the backward layer's (Keras's order). With a mask and
     return_sequences, masked steps output zeros (Keras forces zero_output_for_mask there).
+
+    Args:
+        layer: The recurrent layer to run forwards; the wrapper builds fresh copies of it from its
+            config (its weights are not shared or reused).
+        merge_mode: How to combine the two outputs: `"concat"`, `"sum"`, `"mul"`, `"ave"`, or
+            `None` to return both as a list.
+        weights: Initial weights (a list, forward layer's first), set when the layer is built.
+        backward_layer: The layer to run backwards, with `go_backwards` opposite to `layer`'s and
+            the same `return_sequences` and `return_state`; `None` copies `layer` with
+            `go_backwards=True`.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
     """
 
     supports_masking = True
@@ -168,7 +179,12 @@ class TimeDistributed(Layer):
     The timesteps are folded into the batch (one call on (batch * timesteps, ...)) rather than
     looped over, so a Dense or Conv runs as one big op; the same result for any layer that
     treats samples independently (Keras loops over steps, which differs only for layers that
-    mix the batch, like BatchNormalization while training)."""
+    mix the batch, like BatchNormalization while training).
+
+    Args:
+        layer: The layer applied to each timestep (one instance, so its weights are shared).
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
 
     supports_masking = True
 

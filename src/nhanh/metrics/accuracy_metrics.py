@@ -12,20 +12,45 @@ from nhanh.metrics.reduction import MeanMetricWrapper
 
 
 def accuracy(y_true, y_pred):
-    """Mean over the last axis of y_true == y_pred (exact match)."""
+    """Mean over the last axis of y_true == y_pred (exact match).
+
+    Args:
+        y_true: Labels.
+        y_pred: Predictions, compared with the labels for exact equality.
+
+    Returns:
+        A float tensor with the last axis reduced: the fraction of matching entries.
+    """
     y_true, y_pred = prepare(y_true, y_pred)
     return ops.mean(ops.cast(ops.equal(y_true, y_pred), config.floatx()), axis=-1)
 
 
 def binary_accuracy(y_true, y_pred, threshold: float = 0.5):
-    """Mean over the last axis of y_true == (y_pred > threshold)."""
+    """Mean over the last axis of y_true == (y_pred > threshold).
+
+    Args:
+        y_true: 0/1 labels.
+        y_pred: Predicted probabilities (or scores), of `y_true`'s shape.
+        threshold: Float; predictions above it count as 1.
+
+    Returns:
+        A float tensor with the last axis reduced: the fraction of matching entries.
+    """
     y_true, y_pred = prepare(y_true, y_pred)
     predicted = ops.cast(ops.greater(y_pred, threshold), ops.dtype(y_true))
     return ops.mean(ops.cast(ops.equal(y_true, predicted), config.floatx()), axis=-1)
 
 
 def categorical_accuracy(y_true, y_pred):
-    """1 where argmax(y_pred) is the one-hot label's index, else 0."""
+    """1 where argmax(y_pred) is the one-hot label's index, else 0.
+
+    Args:
+        y_true: One-hot labels, (..., num_classes).
+        y_pred: Class scores or probabilities, (..., num_classes).
+
+    Returns:
+        A float tensor of 0s and 1s, one per sample (the class axis removed).
+    """
     labels = ops.argmax(ops.convert_to_tensor(y_true), axis=-1)
     return _matches(labels, ops.argmax(ops.convert_to_tensor(y_pred), axis=-1))
 
@@ -38,7 +63,15 @@ def _sparse_labels(y_true, y_pred):
 
 
 def sparse_categorical_accuracy(y_true, y_pred):
-    """1 where argmax(y_pred) equals the integer label, else 0."""
+    """1 where argmax(y_pred) equals the integer label, else 0.
+
+    Args:
+        y_true: Integer class labels, (...) or (..., 1).
+        y_pred: Class scores or probabilities, (..., num_classes).
+
+    Returns:
+        A float tensor of 0s and 1s, one per sample.
+    """
     y_pred = ops.convert_to_tensor(y_pred)
     return _matches(_sparse_labels(y_true, y_pred), ops.argmax(y_pred, axis=-1))
 
@@ -58,20 +91,43 @@ def _in_top_k(labels, y_pred, k: int):
 
 
 def top_k_categorical_accuracy(y_true, y_pred, k: int = 5):
-    """1 where the one-hot label's class is among the k highest predictions."""
+    """1 where the one-hot label's class is among the k highest predictions.
+
+    Args:
+        y_true: One-hot labels, (..., num_classes).
+        y_pred: Class scores, (..., num_classes).
+        k: Int, how many of the highest scores count as a hit (ties count as hits).
+
+    Returns:
+        A float tensor of 0s and 1s, one per sample.
+    """
     y_pred = ops.convert_to_tensor(y_pred)
     labels = ops.cast(ops.argmax(ops.convert_to_tensor(y_true), axis=-1), "int32")
     return _in_top_k(labels, y_pred, k)
 
 
 def sparse_top_k_categorical_accuracy(y_true, y_pred, k: int = 5):
-    """1 where the integer label is among the k highest predictions."""
+    """1 where the integer label is among the k highest predictions.
+
+    Args:
+        y_true: Integer class labels, (...) or (..., 1).
+        y_pred: Class scores, (..., num_classes).
+        k: Int, how many of the highest scores count as a hit (ties count as hits).
+
+    Returns:
+        A float tensor of 0s and 1s, one per sample.
+    """
     y_pred = ops.convert_to_tensor(y_pred)
     return _in_top_k(_sparse_labels(y_true, y_pred), y_pred, k)
 
 
 class Accuracy(MeanMetricWrapper):
-    """How often predictions equal labels exactly."""
+    """How often predictions equal labels exactly.
+
+    Args:
+        name: Name of the metric (the key in the training logs).
+        dtype: Dtype of the accumulators and the result; `None` uses `nhanh.config.floatx()`.
+    """
 
     _direction = "up"
 
@@ -80,7 +136,13 @@ class Accuracy(MeanMetricWrapper):
 
 
 class BinaryAccuracy(MeanMetricWrapper):
-    """How often thresholded predictions match 0/1 labels."""
+    """How often thresholded predictions match 0/1 labels.
+
+    Args:
+        name: Name of the metric (the key in the training logs).
+        dtype: Dtype of the accumulators and the result; `None` uses `nhanh.config.floatx()`.
+        threshold: Float in (0, 1); predictions above it count as 1.
+    """
 
     _direction = "up"
 
@@ -92,7 +154,12 @@ class BinaryAccuracy(MeanMetricWrapper):
 
 
 class CategoricalAccuracy(MeanMetricWrapper):
-    """How often the highest prediction is the one-hot label's class."""
+    """How often the highest prediction is the one-hot label's class.
+
+    Args:
+        name: Name of the metric (the key in the training logs).
+        dtype: Dtype of the accumulators and the result; `None` uses `nhanh.config.floatx()`.
+    """
 
     _direction = "up"
 
@@ -101,7 +168,12 @@ class CategoricalAccuracy(MeanMetricWrapper):
 
 
 class SparseCategoricalAccuracy(MeanMetricWrapper):
-    """How often the highest prediction is the integer label."""
+    """How often the highest prediction is the integer label.
+
+    Args:
+        name: Name of the metric (the key in the training logs).
+        dtype: Dtype of the accumulators and the result; `None` uses `nhanh.config.floatx()`.
+    """
 
     _direction = "up"
 
@@ -110,7 +182,13 @@ class SparseCategoricalAccuracy(MeanMetricWrapper):
 
 
 class TopKCategoricalAccuracy(MeanMetricWrapper):
-    """How often the one-hot label's class is among the top k predictions."""
+    """How often the one-hot label's class is among the top k predictions.
+
+    Args:
+        k: Int, how many of the highest scores count as a hit.
+        name: Name of the metric (the key in the training logs).
+        dtype: Dtype of the accumulators and the result; `None` uses `nhanh.config.floatx()`.
+    """
 
     _direction = "up"
 
@@ -120,7 +198,13 @@ class TopKCategoricalAccuracy(MeanMetricWrapper):
 
 
 class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
-    """How often the integer label is among the top k predictions."""
+    """How often the integer label is among the top k predictions.
+
+    Args:
+        k: Int, how many of the highest scores count as a hit.
+        name: Name of the metric (the key in the training logs).
+        dtype: Dtype of the accumulators and the result; `None` uses `nhanh.config.floatx()`.
+    """
 
     _direction = "up"
 

@@ -12,47 +12,87 @@ from nhanh.metrics.reduction import Mean, MeanMetricWrapper
 
 
 def cosine_similarity(y_true, y_pred, axis: int = -1):
-    """The cosine of the angle between y_true and y_pred along `axis`."""
+    """The cosine of the angle between y_true and y_pred along `axis`.
+
+    Args:
+        y_true: Tensor of vectors.
+        y_pred: Tensor of vectors, of `y_true`'s shape.
+        axis: Int, the axis holding the vectors.
+
+    Returns:
+        The cosine similarity in [-1, 1], with `axis` reduced.
+    """
     return -losses.cosine_similarity(y_true, y_pred, axis=axis)
 
 
 class MeanSquaredError(MeanMetricWrapper):
-    """Running mean of the squared error."""
+    """Running mean of the squared error.
+
+    Args:
+        name: Name of the metric (the key in the training logs).
+        dtype: Dtype of the accumulators and the result; `None` uses `nhanh.config.floatx()`.
+    """
 
     def __init__(self, name="mean_squared_error", dtype=None):
         super().__init__(losses.mean_squared_error, name=name, dtype=dtype)
 
 
 class MeanAbsoluteError(MeanMetricWrapper):
-    """Running mean of the absolute error."""
+    """Running mean of the absolute error.
+
+    Args:
+        name: Name of the metric (the key in the training logs).
+        dtype: Dtype of the accumulators and the result; `None` uses `nhanh.config.floatx()`.
+    """
 
     def __init__(self, name="mean_absolute_error", dtype=None):
         super().__init__(losses.mean_absolute_error, name=name, dtype=dtype)
 
 
 class MeanAbsolutePercentageError(MeanMetricWrapper):
-    """Running mean of the absolute percentage error."""
+    """Running mean of the absolute percentage error.
+
+    Args:
+        name: Name of the metric (the key in the training logs).
+        dtype: Dtype of the accumulators and the result; `None` uses `nhanh.config.floatx()`.
+    """
 
     def __init__(self, name="mean_absolute_percentage_error", dtype=None):
         super().__init__(losses.mean_absolute_percentage_error, name=name, dtype=dtype)
 
 
 class MeanSquaredLogarithmicError(MeanMetricWrapper):
-    """Running mean of the squared logarithmic error."""
+    """Running mean of the squared logarithmic error.
+
+    Args:
+        name: Name of the metric (the key in the training logs).
+        dtype: Dtype of the accumulators and the result; `None` uses `nhanh.config.floatx()`.
+    """
 
     def __init__(self, name="mean_squared_logarithmic_error", dtype=None):
         super().__init__(losses.mean_squared_logarithmic_error, name=name, dtype=dtype)
 
 
 class LogCoshError(MeanMetricWrapper):
-    """Running mean of log(cosh(error))."""
+    """Running mean of log(cosh(error)).
+
+    Args:
+        name: Name of the metric (the key in the training logs).
+        dtype: Dtype of the accumulators and the result; `None` uses `nhanh.config.floatx()`.
+    """
 
     def __init__(self, name="logcosh", dtype=None):
         super().__init__(losses.log_cosh, name=name, dtype=dtype)
 
 
 class CosineSimilarity(MeanMetricWrapper):
-    """Running mean of the cosine similarity (higher is better)."""
+    """Running mean of the cosine similarity (higher is better).
+
+    Args:
+        name: Name of the metric (the key in the training logs).
+        dtype: Dtype of the accumulators and the result; `None` uses `nhanh.config.floatx()`.
+        axis: Int, the axis holding the vectors.
+    """
 
     _direction = "up"
 
@@ -61,7 +101,12 @@ class CosineSimilarity(MeanMetricWrapper):
 
 
 class RootMeanSquaredError(Mean):
-    """Square root of the running (weighted) mean squared error over all entries."""
+    """Square root of the running (weighted) mean squared error over all entries.
+
+    Args:
+        name: Name of the metric (the key in the training logs).
+        dtype: Dtype of the accumulators and the result; `None` uses `nhanh.config.floatx()`.
+    """
 
     def __init__(self, name="root_mean_squared_error", dtype=None):
         super().__init__(name=name, dtype=dtype)
@@ -75,7 +120,14 @@ class RootMeanSquaredError(Mean):
 
 
 class BinaryCrossentropy(MeanMetricWrapper):
-    """Running mean of the binary crossentropy."""
+    """Running mean of the binary crossentropy.
+
+    Args:
+        name: Name of the metric (the key in the training logs).
+        dtype: Dtype of the accumulators and the result; `None` uses `nhanh.config.floatx()`.
+        from_logits: If True, `y_pred` holds logits rather than probabilities.
+        label_smoothing: Float in [0, 1]; labels are moved this far towards 0.5.
+    """
 
     def __init__(self, name="binary_crossentropy", dtype=None, from_logits=False,
                  label_smoothing=0.0):
@@ -84,7 +136,15 @@ class BinaryCrossentropy(MeanMetricWrapper):
 
 
 class CategoricalCrossentropy(MeanMetricWrapper):
-    """Running mean of the categorical crossentropy."""
+    """Running mean of the categorical crossentropy.
+
+    Args:
+        name: Name of the metric (the key in the training logs).
+        dtype: Dtype of the accumulators and the result; `None` uses `nhanh.config.floatx()`.
+        from_logits: If True, `y_pred` holds logits rather than probabilities.
+        label_smoothing: Float in [0, 1]; labels are moved this far towards uniform.
+        axis: Int, the class axis.
+    """
 
     def __init__(self, name="categorical_crossentropy", dtype=None, from_logits=False,
                  label_smoothing=0.0, axis=-1):
@@ -93,7 +153,14 @@ class CategoricalCrossentropy(MeanMetricWrapper):
 
 
 class SparseCategoricalCrossentropy(MeanMetricWrapper):
-    """Running mean of the sparse categorical crossentropy."""
+    """Running mean of the sparse categorical crossentropy.
+
+    Args:
+        name: Name of the metric (the key in the training logs).
+        dtype: Dtype of the accumulators and the result; `None` uses `nhanh.config.floatx()`.
+        from_logits: If True, `y_pred` holds logits rather than probabilities.
+        axis: Int, the class axis.
+    """
 
     def __init__(self, name="sparse_categorical_crossentropy", dtype=None, from_logits=False,
                  axis=-1):
@@ -102,28 +169,48 @@ class SparseCategoricalCrossentropy(MeanMetricWrapper):
 
 
 class KLDivergence(MeanMetricWrapper):
-    """Running mean of the KL divergence."""
+    """Running mean of the KL divergence.
+
+    Args:
+        name: Name of the metric (the key in the training logs).
+        dtype: Dtype of the accumulators and the result; `None` uses `nhanh.config.floatx()`.
+    """
 
     def __init__(self, name="kl_divergence", dtype=None):
         super().__init__(losses.kl_divergence, name=name, dtype=dtype)
 
 
 class Poisson(MeanMetricWrapper):
-    """Running mean of the Poisson loss."""
+    """Running mean of the Poisson loss.
+
+    Args:
+        name: Name of the metric (the key in the training logs).
+        dtype: Dtype of the accumulators and the result; `None` uses `nhanh.config.floatx()`.
+    """
 
     def __init__(self, name="poisson", dtype=None):
         super().__init__(losses.poisson, name=name, dtype=dtype)
 
 
 class Hinge(MeanMetricWrapper):
-    """Running mean of the hinge loss."""
+    """Running mean of the hinge loss.
+
+    Args:
+        name: Name of the metric (the key in the training logs).
+        dtype: Dtype of the accumulators and the result; `None` uses `nhanh.config.floatx()`.
+    """
 
     def __init__(self, name="hinge", dtype=None):
         super().__init__(losses.hinge, name=name, dtype=dtype)
 
 
 class SquaredHinge(MeanMetricWrapper):
-    """Running mean of the squared hinge loss."""
+    """Running mean of the squared hinge loss.
+
+    Args:
+        name: Name of the metric (the key in the training logs).
+        dtype: Dtype of the accumulators and the result; `None` uses `nhanh.config.floatx()`.
+    """
 
     def __init__(self, name="squared_hinge", dtype=None):
         super().__init__(losses.squared_hinge, name=name, dtype=dtype)

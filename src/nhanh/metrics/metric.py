@@ -16,7 +16,12 @@ from nhanh.variables import StatelessScope, Variable
 
 
 class Metric:
-    """Base of every metric: `update_state` accumulates, `result` reads, `reset_state` clears."""
+    """Base of every metric: `update_state` accumulates, `result` reads, `reset_state` clears.
+
+    Args:
+        name: Name of the metric; `None` derives one from the class name (snake_case).
+        dtype: Dtype of the accumulators and the result; `None` uses `nhanh.config.floatx()`.
+    """
 
     def __init__(self, name: str | None = None, dtype: str | None = None):
         self.name = name or to_snake_case(type(self).__name__)

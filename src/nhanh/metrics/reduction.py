@@ -33,7 +33,12 @@ def reduce_to_samplewise_values(values, sample_weight, reduce_fn: Callable, dtyp
 
 
 class Sum(Metric):
-    """Running (weighted) sum of the values passed to update_state."""
+    """Running (weighted) sum of the values passed to update_state.
+
+    Args:
+        name: Name of the metric (the key in the training logs).
+        dtype: Dtype of the accumulators and the result; `None` uses `nhanh.config.floatx()`.
+    """
 
     def __init__(self, name: str = "sum", dtype: str | None = None):
         super().__init__(name=name, dtype=dtype)
@@ -48,7 +53,12 @@ class Sum(Metric):
 
 
 class Mean(Metric):
-    """Running (weighted) mean of the values passed to update_state."""
+    """Running (weighted) mean of the values passed to update_state.
+
+    Args:
+        name: Name of the metric (the key in the training logs).
+        dtype: Dtype of the accumulators and the result; `None` uses `nhanh.config.floatx()`.
+    """
 
     def __init__(self, name: str = "mean", dtype: str | None = None):
         super().__init__(name=name, dtype=dtype)
@@ -78,7 +88,14 @@ class Mean(Metric):
 
 class MeanMetricWrapper(Mean):
     """The running mean of `fn(y_true, y_pred, **kwargs)`: turns any loss-like function
-    into a metric."""
+    into a metric.
+
+    Args:
+        fn: Callable `(y_true, y_pred, **kwargs)` returning one value per sample (or per entry).
+        name: Name of the metric; `None` uses `fn`'s name.
+        dtype: Dtype of the accumulators and the result; `None` uses `nhanh.config.floatx()`.
+        **kwargs: Keyword arguments passed to `fn` on every update (and saved in the config).
+    """
 
     def __init__(self, fn: Callable, name: str | None = None, dtype: str | None = None,
                  **kwargs: Any):

@@ -47,6 +47,14 @@ def label_kind(loss: Any, y_true_shape: Sequence | None, y_pred_shape: Sequence 
     A crossentropy loss decides; otherwise a single output unit means binary, labels of
     lower rank (or a last axis of 1 against several classes) mean sparse, and anything else,
     unknown shapes included, means categorical.
+
+    Args:
+        loss: The output's loss (name, function or Loss), or `None`.
+        y_true_shape: Shape (or a tensor) of the labels, or `None` if unknown.
+        y_pred_shape: Shape (or a tensor) of the predictions, or `None` if unknown.
+
+    Returns:
+        `"binary"`, `"sparse"` or `"categorical"`.
     """
     kind = _LOSS_KIND.get(_loss_fn(loss)) if loss is not None else None
     if kind:
@@ -72,6 +80,16 @@ def get_for_output(identifier: Any, loss: Any = None, y_true_shape: Sequence | N
     'accuracy'/'acc' and 'crossentropy'/'ce' pick their binary, sparse or categorical form;
     other names resolve through `nhanh.metrics.get`; plain functions are wrapped in a
     MeanMetricWrapper. A metric given by name is named by that string, as Keras logs it.
+
+    Args:
+        identifier: What the user passed in `compile(metrics=...)`: a name, config dict, Metric
+            class or instance, or function; `None` gives `None`.
+        loss: The output's loss, which states the label format when it is a crossentropy.
+        y_true_shape: Shape (or a tensor) of the labels, or `None` if unknown.
+        y_pred_shape: Shape (or a tensor) of the predictions, or `None` if unknown.
+
+    Returns:
+        A `Metric`, or `None`.
     """
     from nhanh.metrics import get
 

@@ -12,7 +12,15 @@ from nhanh.variables import Variable
 
 
 class Adagrad(Optimizer):
-    """a += g^2; w -= lr * g / sqrt(a + epsilon). Other keyword arguments are the base's."""
+    """a += g^2; w -= lr * g / sqrt(a + epsilon). Other keyword arguments are the base's.
+
+    Args:
+        learning_rate: Non-negative float, or a `LearningRateSchedule` called with the step count.
+        initial_accumulator_value: Non-negative float, the starting value of the accumulator a.
+        epsilon: Non-negative float added inside the square root for numerical stability.
+        **kwargs: The base `Optimizer`'s keywords: `lr` (Keras 2's name for `learning_rate`),
+            `decay`, `clipnorm`, `clipvalue`, `global_clipnorm`, `name`.
+    """
 
     def __init__(self, learning_rate: float | LearningRateSchedule = 0.001,
                  initial_accumulator_value: float = 0.1, epsilon: float = 1e-7, **kwargs: Any):

@@ -17,6 +17,15 @@ class Adam(Optimizer):
 
     With amsgrad, v in the last line is the running maximum of v. Other keyword arguments are
     the Optimizer base's.
+
+    Args:
+        learning_rate: Non-negative float, or a `LearningRateSchedule` called with the step count.
+        beta_1: Float in [0, 1), decay rate of the first-moment (mean) estimate.
+        beta_2: Float in [0, 1), decay rate of the second-moment (uncentered variance) estimate.
+        epsilon: Non-negative float added to sqrt(v) for numerical stability.
+        amsgrad: If True, use the AMSGrad variant (running maximum of v).
+        **kwargs: The base `Optimizer`'s keywords: `lr` (Keras 2's name for `learning_rate`),
+            `decay`, `clipnorm`, `clipvalue`, `global_clipnorm`, `name`.
     """
 
     def __init__(self, learning_rate: float | LearningRateSchedule = 0.001, beta_1: float = 0.9,

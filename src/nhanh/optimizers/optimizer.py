@@ -83,6 +83,21 @@ class Optimizer:
     Subclasses define `slot_groups()`, optionally `slot_initial_value(name)`, and
     `update_step(grad, variable, learning_rate)`; the base does the rest: argument checks,
     state Variables, clipping, learning-rate schedules and decay, constraints, the step count.
+
+    Args:
+        learning_rate: Non-negative float, or a `LearningRateSchedule` called with the step count.
+        lr: Keras 2's name for `learning_rate`; give one or the other.
+        decay: Non-negative float, Keras 2's inverse-time decay: the rate used at step t is
+            `learning_rate / (1 + decay * t)`.
+        clipnorm: Positive float: each gradient is rescaled so its L2 norm is at most this.
+        clipvalue: Positive float: each gradient entry is clipped to [-clipvalue, clipvalue].
+        global_clipnorm: Positive float: all gradients are rescaled together so their joint L2 norm
+            is at most this; not combinable with `clipnorm`.
+        name: Name of the optimizer; `None` uses the lowercased class name.
+        **kwargs: Keras 3 arguments nhanh does not implement (`weight_decay`, `use_ema`,
+            `ema_momentum`, `ema_overwrite_frequency`, `loss_scale_factor`,
+            `gradient_accumulation_steps`) are accepted only at their "off" values, so Keras
+            configs load; any other keyword raises a `TypeError`.
     """
 
     def __init__(self, learning_rate: float | LearningRateSchedule = 0.001, *,

@@ -15,6 +15,16 @@ class RMSprop(Optimizer):
     with a = rho a + (1-rho) g); w -= step, or with momentum: m = momentum m + step; w -= m.
 
     Other keyword arguments are the Optimizer base's.
+
+    Args:
+        learning_rate: Non-negative float, or a `LearningRateSchedule` called with the step count.
+        rho: Float in [0, 1), decay rate of the moving average of squared gradients.
+        momentum: Float in [0, 1]; 0 means no momentum slot.
+        epsilon: Non-negative float added inside the square root for numerical stability.
+        centered: If True, divide by an estimate of the gradient's variance (subtracting the
+            squared moving mean of the gradients) rather than its raw second moment.
+        **kwargs: The base `Optimizer`'s keywords: `lr` (Keras 2's name for `learning_rate`),
+            `decay`, `clipnorm`, `clipvalue`, `global_clipnorm`, `name`.
     """
 
     def __init__(self, learning_rate: float | LearningRateSchedule = 0.001, rho: float = 0.9,

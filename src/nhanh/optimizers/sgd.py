@@ -15,6 +15,13 @@ class SGD(Optimizer):
 
     With momentum 0 there is no slot and the step is w -= lr * g. Other keyword arguments are
     the Optimizer base's (lr=, decay=, clipnorm=, clipvalue=, global_clipnorm=, name=).
+
+    Args:
+        learning_rate: Non-negative float, or a `LearningRateSchedule` called with the step count.
+        momentum: Float in [0, 1], how much of the previous step each step keeps.
+        nesterov: If True, use Nesterov momentum (look ahead along the momentum).
+        **kwargs: The base `Optimizer`'s keywords: `lr` (Keras 2's name for `learning_rate`),
+            `decay`, `clipnorm`, `clipvalue`, `global_clipnorm`, `name`.
     """
 
     def __init__(self, learning_rate: float | LearningRateSchedule = 0.01, momentum: float = 0.0,
