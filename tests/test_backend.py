@@ -12,11 +12,13 @@ from nhanh.variables import StatelessScope, Variable
 from conftest import INSTALLED, to_numpy
 
 
+@pytest.mark.engine_independent  # loops over the engines itself, or needs none
 def test_unknown_backend_name_lists_choices():
     with pytest.raises(ValueError, match="Unknown backend 'jaxx'.*Did you mean 'jax'"):
         config.set_backend("jaxx")
 
 
+@pytest.mark.engine_independent  # loops over the engines itself, or needs none
 def test_env_var_selects_backend():
     for name in INSTALLED:
         out = subprocess.run(
@@ -25,6 +27,7 @@ def test_env_var_selects_backend():
         assert out.stdout.strip() == name
 
 
+@pytest.mark.engine_independent  # loops over the engines itself, or needs none
 def test_missing_backend_package_says_how_to_install(monkeypatch):
     import importlib
 

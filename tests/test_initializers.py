@@ -150,6 +150,7 @@ CROSS_BACKEND = [
 ]
 
 
+@pytest.mark.engine_independent  # loops over the engines itself, or needs none
 def test_same_seed_same_weights_on_jax_and_torch(backend):
     for engine in ("jax", "torch"):
         if importlib.util.find_spec(engine) is None:

@@ -106,6 +106,7 @@ def test_device_values_are_read_at_most_every_refresh(monkeypatch):
     assert len(reads) <= 2  # a fast loop: far fewer reads than steps
 
 
+@pytest.mark.engine_independent  # formatting only
 def test_number_formats():
     assert progress.format_per_step(0.000709) == "709us/step"
     assert progress.format_per_step(0.005) == "5ms/step"
