@@ -94,7 +94,24 @@ _name_counts: dict[str, int] = {}
 
 
 class Variable:
-    """A named, typed, mutable array of the current backend."""
+    """A named, typed, mutable array of the current backend.
+
+    Variables are made outside training steps (a layer's `build`, an optimizer's `build`);
+    creating one inside a step raises a RuntimeError that says where to move it.
+
+    Args:
+        initializer: A callable `(shape, dtype=...)` that returns the initial value (an
+            initializer), or the initial value itself (array, nested list or number).
+        shape: Tuple of ints; required with a callable initializer, and otherwise checked
+            against the value's shape when given.
+        dtype: Dtype of the variable; `None` uses `nhanh.config.floatx()` (also for an
+            initial value of another dtype, which is converted).
+        trainable: Whether training updates it (its layer lists it in `trainable_weights`).
+        name: Name of the variable; not made unique.
+        regularizer: Callable `value -> penalty`; a layer adds it to its `losses` for the
+            weights it owns. Stored but unused on a variable outside a layer.
+        constraint: Callable `value -> value` the optimizer applies after each update.
+    """
 
     def __init__(self, initializer, shape=None, dtype=None, trainable=True, name="variable",
                  regularizer=None, constraint=None):

@@ -6,6 +6,9 @@ from nhanh.callbacks.callback import Callback
 
 
 class History(Callback):
+    """Records each epoch's logs: `history[key]` lists the values by epoch, `epoch` the epoch
+    numbers. `fit()` adds one and returns it."""
+
     def __init__(self):
         super().__init__()
         self.epoch: list[int] = []

@@ -9,6 +9,9 @@ from nhanh.callbacks.callback import Callback
 
 
 class TerminateOnNaN(Callback):
+    """Stops training after the first batch whose loss is NaN or infinite, saying so on
+    stderr."""
+
     def on_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(loss):

@@ -87,7 +87,15 @@ _TABLE: dict[str, Any] = {
 
 
 def serialize(loss) -> dict | str:
-    """A Loss as {'class_name', 'config'}; a built-in loss function as its name."""
+    """A Loss as {'class_name', 'config'}; a built-in loss function as its name.
+
+    Args:
+        loss: A `Loss` instance or one of nhanh's loss functions (`nhanh.losses.mse`, ...).
+            Any other callable raises a ValueError.
+
+    Returns:
+        A dict for a `Loss`, the function's name for a built-in function.
+    """
     if isinstance(loss, Loss):
         return registry.serialize(loss)
     name = getattr(loss, "__name__", None)
@@ -98,7 +106,15 @@ def serialize(loss) -> dict | str:
 
 
 def deserialize(config: dict | str) -> Loss | Callable:
-    """The inverse of `serialize`."""
+    """The inverse of `serialize`.
+
+    Args:
+        config: A loss name, a `{'class_name', 'config'}` dict from `serialize`, or Keras's
+            `{'class_name': 'function', 'config': name}` form for a plain function.
+
+    Returns:
+        A `Loss` instance, or the named loss function.
+    """
     if isinstance(config, str):
         return get(config)
     if config.get("class_name") == "function":  # Keras's form for plain functions
@@ -108,7 +124,20 @@ def deserialize(config: dict | str) -> Loss | Callable:
 
 
 def get(identifier) -> Loss | Callable | None:
-    """A loss from a name, a config dict, a Loss class or instance, or a function."""
+    """A loss from a name, a config dict, a Loss class or instance, or a function.
+
+    This is what `compile(loss=...)` accepts.
+
+    Args:
+        identifier: A name, looked up case-insensitively ('mse', 'binary_crossentropy',
+            'MeanSquaredError'; a typo raises a ValueError naming the close matches); a
+            config dict (see `deserialize`); a `Loss` class, instantiated with its defaults;
+            a `Loss` instance or any callable `(y_true, y_pred)`, returned as is; or `None`.
+
+    Returns:
+        A callable loss: the function a function's name stands for, an instance for a
+        class or a class's name, the identifier itself for a callable; `None` for `None`.
+    """
     if identifier is None:
         return None
     if isinstance(identifier, dict):

@@ -18,7 +18,15 @@ REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "
 
 
 def standardize_reduction(reduction: str | None) -> str | None:
-    """The reduction name, with Keras 2's 'auto' read as 'sum_over_batch_size'."""
+    """The reduction name, with Keras 2's 'auto' read as 'sum_over_batch_size'.
+
+    Args:
+        reduction: One of 'sum_over_batch_size', 'sum', 'mean', 'mean_with_sample_weight',
+            'none', `None`, or 'auto'.
+
+    Returns:
+        The reduction name; anything else raises a ValueError listing the valid ones.
+    """
     if reduction == "auto":
         return "sum_over_batch_size"
     if reduction not in REDUCTIONS:
@@ -35,6 +43,17 @@ def reduce_values(values, sample_weight=None, reduction: str | None = "sum_over_
     'sum_over_batch_size' and 'mean' divide the weighted sum by the number of entries (a
     weight of 0 still counts, as in Keras); 'mean_with_sample_weight' divides by the sum of
     the weights instead.
+
+    Args:
+        values: Tensor of losses, already multiplied by their weights.
+        sample_weight: The weights that were applied, broadcastable to `values`; only
+            'mean_with_sample_weight' reads them (as its divisor), `None` means unweighted.
+        reduction: A standardized reduction name (see `standardize_reduction`; 'auto' is not
+            accepted here).
+
+    Returns:
+        A scalar, or `values` unchanged for 'none' / `None` or when `values` is already a
+        scalar.
     """
     if reduction in (None, "none") or ops.ndim(values) == 0:
         return values
@@ -50,7 +69,21 @@ def reduce_values(values, sample_weight=None, reduction: str | None = "sum_over_
 
 def reduce_weighted_values(values, sample_weight=None, mask=None,
                            reduction: str | None = "sum_over_batch_size", dtype=None):
-    """Weight per-sample losses (and a validity mask) and reduce them."""
+    """Weight per-sample losses (and a validity mask) and reduce them.
+
+    Args:
+        values: Tensor of per-sample (or per-entry) losses.
+        sample_weight: Weights, one per sample or per entry (a `(batch,)` weight scales every
+            entry of its sample); `None` weighs all equally.
+        mask: Boolean or 0/1 tensor of the entries that count, or `None` for all. Under
+            'sum_over_batch_size' and 'mean', masked-out entries also leave the count that
+            the sum is divided by.
+        reduction: Reduction name, as accepted by `standardize_reduction`.
+        dtype: Dtype the losses are converted to; `None` keeps theirs.
+
+    Returns:
+        The reduced loss: a scalar, or the weighted losses for 'none' / `None`.
+    """
     reduction = standardize_reduction(reduction)
     values = ops.convert_to_tensor(values, dtype)
     if mask is not None:
@@ -70,7 +103,21 @@ def reduce_weighted_values(values, sample_weight=None, mask=None,
 
 
 class Loss:
-    """Base of every loss: subclasses write `call`; weighting and reduction happen here."""
+    """Base of every loss: subclasses write `call`; weighting and reduction happen here.
+
+    Calling a loss, `loss(y_true, y_pred, sample_weight=None)`, converts `y_pred` to the
+    loss's dtype, computes `call(y_true, y_pred)`, multiplies by the weights and reduces.
+
+    Args:
+        name: Name of the loss; `None` uses the class name in snake_case.
+        reduction: How per-sample losses become one number: 'sum_over_batch_size' (the
+            default) and 'mean' divide the weighted sum by the number of entries, 'sum' keeps
+            the sum, 'mean_with_sample_weight' divides by the sum of the weights, and 'none'
+            or `None` returns the per-sample losses. Keras 2's 'auto' means
+            'sum_over_batch_size'.
+        dtype: Dtype the predictions are converted to and the loss is computed in; `None`
+            uses `nhanh.config.floatx()`.
+    """
 
     def __init__(self, name: str | None = None, reduction: str | None = "sum_over_batch_size",
                  dtype: str | None = None):
@@ -107,7 +154,19 @@ class Loss:
 
 
 class LossFunctionWrapper(Loss):
-    """A Loss made from a per-sample function `fn(y_true, y_pred, **kwargs)`."""
+    """A Loss made from a per-sample function `fn(y_true, y_pred, **kwargs)`.
+
+    Before `fn` is called, labels and predictions whose ranks differ by a trailing size-1
+    axis are paired (see `pair_shapes`), so a user's function never broadcasts `(batch,)`
+    against `(batch, 1)`.
+
+    Args:
+        fn: Callable `(y_true, y_pred, **kwargs)` returning one loss per sample (or entry).
+        reduction: Reduction name, as for `Loss`.
+        name: Name of the loss; `None` uses `fn`'s name.
+        dtype: Dtype of the computation; `None` uses `nhanh.config.floatx()`.
+        **kwargs: Keyword arguments passed to `fn` on every call (and saved in the config).
+    """
 
     def __init__(self, fn: Callable, reduction: str | None = "sum_over_batch_size",
                  name: str | None = None, dtype: str | None = None, **kwargs: Any):

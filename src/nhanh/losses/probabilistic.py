@@ -16,7 +16,20 @@ _SBS = "sum_over_batch_size"
 
 def binary_crossentropy(y_true, y_pred, from_logits: bool = False,
                         label_smoothing: float = 0.0, axis: int = -1):
-    """Mean over `axis` of -(t log p + (1 - t) log(1 - p)); labels smoothed toward 0.5."""
+    """Mean over `axis` of -(t log p + (1 - t) log(1 - p)); labels smoothed toward 0.5.
+
+    Args:
+        y_true: 0/1 labels (soft labels in [0, 1] work too), of `y_pred`'s shape; a
+            `(batch,)` target meets a `(batch, 1)` prediction.
+        y_pred: Predicted probabilities, clipped to [epsilon, 1 - epsilon], or logits.
+        from_logits: If True, `y_pred` holds logits (before the sigmoid) rather than
+            probabilities.
+        label_smoothing: Float in [0, 1]; labels are moved this far towards 0.5.
+        axis: Int, the axis the per-label losses are averaged over.
+
+    Returns:
+        The loss with `axis` reduced: one value per sample for `(batch, labels)` inputs.
+    """
     y_true, y_pred = prepare(y_true, y_pred, "binary_crossentropy", same_shape=True)
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
@@ -40,7 +53,22 @@ def _log_probs(y_pred, from_logits: bool, axis: int):
 
 def categorical_crossentropy(y_true, y_pred, from_logits: bool = False,
                              label_smoothing: float = 0.0, axis: int = -1):
-    """-sum(y_true * log(p), axis) for one-hot (or soft) labels."""
+    """-sum(y_true * log(p), axis) for one-hot (or soft) labels.
+
+    Args:
+        y_true: One-hot (or soft) labels, of `y_pred`'s shape. For integer class labels use
+            `sparse_categorical_crossentropy`.
+        y_pred: Predicted class probabilities, or logits.
+        from_logits: If True, `y_pred` holds logits (before the softmax); if False,
+            probabilities, rescaled to sum to 1 over `axis` and clipped to
+            [epsilon, 1 - epsilon].
+        label_smoothing: Float in [0, 1]; one-hot labels become
+            `y * (1 - label_smoothing) + label_smoothing / num_classes`.
+        axis: Int, the class axis.
+
+    Returns:
+        The loss with the class axis reduced: one value per sample.
+    """
     y_true, y_pred = prepare(y_true, y_pred, "categorical_crossentropy", same_shape=True)
     if label_smoothing:
         n = ops.shape(y_pred)[axis]
@@ -67,7 +95,21 @@ def _check_sparse_labels(given: tuple, labels: tuple, pred: tuple) -> None:
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits: bool = False,
                                     ignore_class: int | None = None, axis: int = -1):
-    """-log(p[label]) for integer labels; labels equal to `ignore_class` give 0."""
+    """-log(p[label]) for integer labels; labels equal to `ignore_class` give 0.
+
+    Args:
+        y_true: Integer class labels, of `y_pred`'s shape without the class axis (a trailing
+            axis of size 1 is dropped); float labels are cast to int32.
+        y_pred: Predicted class probabilities, or logits.
+        from_logits: If True, `y_pred` holds logits (before the softmax); if False,
+            probabilities, rescaled to sum to 1 over the class axis and clipped.
+        ignore_class: Optional int label (e.g. a padding class) whose entries give a loss
+            of 0, or `None`.
+        axis: Int, the class axis of `y_pred`.
+
+    Returns:
+        One loss per label entry: `y_true`'s shape.
+    """
     y_pred = ops.convert_to_tensor(y_pred)
     if not is_float(ops.dtype(y_pred)):
         y_pred = ops.cast(y_pred, config.floatx())
@@ -92,7 +134,15 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits: bool = False,
 
 
 def kl_divergence(y_true, y_pred):
-    """sum(t * log(t / p), axis=-1), both clipped to [epsilon, 1]."""
+    """sum(t * log(t / p), axis=-1), both clipped to [epsilon, 1].
+
+    Args:
+        y_true: Target probability distributions over the last axis.
+        y_pred: Predicted probability distributions, of `y_true`'s shape.
+
+    Returns:
+        One divergence per sample, with the last axis reduced.
+    """
     y_true, y_pred = prepare(y_true, y_pred, "kl_divergence")
     eps = config.epsilon()
     y_true = ops.clip(y_true, eps, 1.0)
@@ -101,7 +151,18 @@ def kl_divergence(y_true, y_pred):
 
 
 def poisson(y_true, y_pred):
-    """mean(p - t * log(p + epsilon), axis=-1): the Poisson negative log-likelihood."""
+    """mean(p - t * log(p + epsilon), axis=-1): the Poisson negative log-likelihood.
+
+    The log(t!) term is left out (it depends on the targets only), so the minimum is not 0.
+
+    Args:
+        y_true: Observed counts.
+        y_pred: Predicted rates (non-negative, e.g. from an exponential or softplus output),
+            of `y_true`'s shape or broadcastable to it.
+
+    Returns:
+        One loss per sample: the mean over the last axis.
+    """
     y_true, y_pred = prepare(y_true, y_pred, "poisson")
     return ops.mean(y_pred - y_true * ops.log(y_pred + config.epsilon()), axis=-1)
 
@@ -111,7 +172,18 @@ kld = KLD = kullback_leibler_divergence = kl_divergence
 
 
 class BinaryCrossentropy(LossFunctionWrapper):
-    """Crossentropy for 0/1 labels (one sigmoid output per label)."""
+    """Crossentropy for 0/1 labels (one sigmoid output per label).
+
+    Args:
+        from_logits: If True, `y_pred` holds logits (before the sigmoid) rather than
+            probabilities.
+        label_smoothing: Float in [0, 1]; labels are moved this far towards 0.5.
+        axis: Int, the axis the per-label losses are averaged over.
+        reduction: How per-sample losses are combined ('sum_over_batch_size', 'sum',
+            'mean', 'mean_with_sample_weight' or 'none'; see `Loss`).
+        name: Name of the loss.
+        dtype: Dtype of the computation; `None` uses `nhanh.config.floatx()`.
+    """
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction=_SBS,
                  name="binary_crossentropy", dtype=None):
@@ -121,7 +193,20 @@ class BinaryCrossentropy(LossFunctionWrapper):
 
 
 class CategoricalCrossentropy(LossFunctionWrapper):
-    """Crossentropy for one-hot labels over a softmax output."""
+    """Crossentropy for one-hot labels over a softmax output.
+
+    Args:
+        from_logits: If True, `y_pred` holds logits (before the softmax); if False,
+            probabilities, rescaled to sum to 1 over `axis` and clipped to
+            [epsilon, 1 - epsilon].
+        label_smoothing: Float in [0, 1]; one-hot labels become
+            `y * (1 - label_smoothing) + label_smoothing / num_classes`.
+        axis: Int, the class axis.
+        reduction: How per-sample losses are combined ('sum_over_batch_size', 'sum',
+            'mean', 'mean_with_sample_weight' or 'none'; see `Loss`).
+        name: Name of the loss.
+        dtype: Dtype of the computation; `None` uses `nhanh.config.floatx()`.
+    """
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction=_SBS,
                  name="categorical_crossentropy", dtype=None):
@@ -131,7 +216,20 @@ class CategoricalCrossentropy(LossFunctionWrapper):
 
 
 class SparseCategoricalCrossentropy(LossFunctionWrapper):
-    """Crossentropy for integer labels; entries labelled `ignore_class` leave the average."""
+    """Crossentropy for integer labels; entries labelled `ignore_class` leave the average.
+
+    Args:
+        from_logits: If True, `y_pred` holds logits (before the softmax); if False,
+            probabilities, rescaled to sum to 1 over the class axis and clipped.
+        ignore_class: Optional int label (e.g. a padding class) whose entries give a loss
+            of 0 and, under 'sum_over_batch_size' or 'mean', leave the count the sum is
+            divided by; `None` counts every entry.
+        reduction: How per-sample losses are combined ('sum_over_batch_size', 'sum',
+            'mean', 'mean_with_sample_weight' or 'none'; see `Loss`).
+        name: Name of the loss.
+        dtype: Dtype of the computation; `None` uses `nhanh.config.floatx()`.
+        axis: Int, the class axis of `y_pred`.
+    """
 
     def __init__(self, from_logits=False, ignore_class=None, reduction=_SBS,
                  name="sparse_categorical_crossentropy", dtype=None, axis=-1):
@@ -149,14 +247,28 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
 
 
 class KLDivergence(LossFunctionWrapper):
-    """Kullback-Leibler divergence of y_pred from y_true."""
+    """Kullback-Leibler divergence of y_pred from y_true.
+
+    Args:
+        reduction: How per-sample losses are combined ('sum_over_batch_size', 'sum',
+            'mean', 'mean_with_sample_weight' or 'none'; see `Loss`).
+        name: Name of the loss.
+        dtype: Dtype of the computation; `None` uses `nhanh.config.floatx()`.
+    """
 
     def __init__(self, reduction=_SBS, name="kl_divergence", dtype=None):
         super().__init__(kl_divergence, reduction=reduction, name=name, dtype=dtype)
 
 
 class Poisson(LossFunctionWrapper):
-    """Poisson loss, for count targets."""
+    """Poisson loss, for count targets.
+
+    Args:
+        reduction: How per-sample losses are combined ('sum_over_batch_size', 'sum',
+            'mean', 'mean_with_sample_weight' or 'none'; see `Loss`).
+        name: Name of the loss.
+        dtype: Dtype of the computation; `None` uses `nhanh.config.floatx()`.
+    """
 
     def __init__(self, reduction=_SBS, name="poisson", dtype=None):
         super().__init__(poisson, reduction=reduction, name=name, dtype=dtype)

@@ -17,7 +17,19 @@ from nhanh import config, ops
 
 
 def pair_shapes(y_true, y_pred):
-    """(y_true, y_pred) brought to the same rank where they differ only by a trailing 1."""
+    """(y_true, y_pred) brought to the same rank where they differ only by a trailing 1.
+
+    When one side has one more axis and it has size 1, a rank-1 other side gains that axis
+    (`(batch,)` with `(batch, 1)` gives two `(batch, 1)`); otherwise the size-1 axis is
+    dropped. Any other pair is returned unchanged.
+
+    Args:
+        y_true: Labels or targets (a tensor).
+        y_pred: Predictions (a tensor).
+
+    Returns:
+        The pair `(y_true, y_pred)`, possibly reshaped.
+    """
     return _same_rank(y_true, y_pred)
 
 

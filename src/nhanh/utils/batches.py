@@ -11,7 +11,15 @@ from typing import Any
 
 
 def unpack_x_y_sample_weight(data: Any) -> tuple[Any, Any, Any]:
-    """(x, y, sample_weight) from a batch given as x, (x,), (x, y) or (x, y, sample_weight)."""
+    """(x, y, sample_weight) from a batch given as x, (x,), (x, y) or (x, y, sample_weight).
+
+    Args:
+        data: The batch. A list counts as a tuple; anything else (an array, a dict) is x
+            alone. An empty tuple, or one of more than three items, raises a ValueError.
+
+    Returns:
+        The triple `(x, y, sample_weight)`, with `None` for the parts the batch lacks.
+    """
     if isinstance(data, list):
         data = tuple(data)
     if not isinstance(data, tuple):
@@ -30,6 +38,14 @@ def pack_x_y_sample_weight(x: Any, y: Any = None, sample_weight: Any = None) -> 
     """The batch that unpack_x_y_sample_weight takes apart again into (x, y, sample_weight).
 
     An x that is itself a tuple or list is wrapped as (x,), so its items are not read as y.
+
+    Args:
+        x: The inputs.
+        y: The targets, or `None`.
+        sample_weight: The sample weights, or `None`. Dropped when `y` is `None`.
+
+    Returns:
+        x (or `(x,)`), `(x, y)` or `(x, y, sample_weight)`.
     """
     if y is None:
         return (x,) if isinstance(x, (tuple, list)) else x

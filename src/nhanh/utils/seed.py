@@ -12,6 +12,9 @@ def set_random_seed(seed: int) -> None:
 
     nhanh draws initial weights on the host from this seed, so the same seed gives the same
     initial weights on every backend.
+
+    Args:
+        seed: Int seed (a bool or non-integer raises a TypeError). NumPy gets it modulo 2**32.
     """
     from nhanh import random as nhanh_random
 
