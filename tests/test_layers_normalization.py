@@ -134,16 +134,16 @@ def test_frozen_batch_norm_runs_in_inference_mode_even_when_training(np_rng):
 
 
 def test_batch_norm_updates_are_recorded_by_a_stateless_scope(np_rng):
-    layer = BatchNormalization(momentum=0.5)
+    layer = BatchNormalization(momentum=0.75)  # not 0.5: momentum and 1 - momentum differ
     x = (np_rng.normal(size=(6, 3)) + 2).astype("float32")
     layer.build(x.shape)
     with StatelessScope() as scope:
         layer(x, training=True)
     assert set(scope.assigned) == {layer.moving_mean, layer.moving_variance}
     np.testing.assert_allclose(to_numpy(scope.assigned[layer.moving_mean]),
-                               0.5 * x.mean(0), **TOL)
+                               0.25 * x.mean(0), **TOL)
     np.testing.assert_allclose(to_numpy(scope.assigned[layer.moving_variance]),
-                               0.5 + 0.5 * x.var(0), **TOL)
+                               0.75 + 0.25 * x.var(0), **TOL)
     # Nothing leaked into the Variables themselves.
     np.testing.assert_array_equal(layer.moving_mean.numpy(), np.zeros(3))
     np.testing.assert_array_equal(layer.moving_variance.numpy(), np.ones(3))
@@ -155,7 +155,7 @@ def test_batch_norm_updates_are_recorded_by_a_stateless_scope(np_rng):
 def test_batch_norm_update_compiles_into_a_pure_step(np_rng):
     """The update path has no host reads or Python branches on values: it compiles (jax.jit)
     with the moving statistics passed in and out as state."""
-    layer = BatchNormalization(momentum=0.5)
+    layer = BatchNormalization(momentum=0.7)
     layer.build((None, 4, 3))
     stats = [layer.moving_mean, layer.moving_variance]
 
@@ -171,8 +171,8 @@ def test_batch_norm_update_compiles_into_a_pure_step(np_rng):
         x = (np_rng.normal(size=(5, 4, 3)) * 2 + 1).astype("float32")
         mask = np_rng.random((5, 4)) > 0.3
         state, _ = compiled(state, ops.convert_to_tensor(x), ops.convert_to_tensor(mask))
-        mean = 0.5 * mean + 0.5 * x[mask].mean(0)
-        var = 0.5 * var + 0.5 * x[mask].var(0)
+        mean = 0.7 * mean + 0.3 * x[mask].mean(0)
+        var = 0.7 * var + 0.3 * x[mask].var(0)
     np.testing.assert_allclose(to_numpy(state[0]), mean, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(to_numpy(state[1]), var, rtol=1e-4, atol=1e-5)
     np.testing.assert_array_equal(layer.moving_mean.numpy(), np.zeros(3))
@@ -181,15 +181,15 @@ def test_batch_norm_update_compiles_into_a_pure_step(np_rng):
 def test_batch_norm_moving_statistics_are_trained_by_fit(np_rng, backend):
     x = (np_rng.normal(size=(64, 3)) * 2 + 5).astype("float32")
     y = x.sum(axis=1, keepdims=True)
-    bn = BatchNormalization(momentum=0.5, input_shape=(3,))
+    bn = BatchNormalization(momentum=0.7, input_shape=(3,))
     model = nhanh.Sequential([bn, nhanh.layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse")
     model.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False)
     mean, var = np.zeros(3), np.ones(3)
     for _ in range(2):
         for batch in np.split(x, 4):
-            mean = 0.5 * mean + 0.5 * batch.mean(0)
-            var = 0.5 * var + 0.5 * batch.var(0)
+            mean = 0.7 * mean + 0.3 * batch.mean(0)
+            var = 0.7 * var + 0.3 * batch.var(0)
     np.testing.assert_allclose(bn.moving_mean.numpy(), mean, rtol=1e-4)
     np.testing.assert_allclose(bn.moving_variance.numpy(), var, rtol=1e-4)
     gamma, beta, mean, var = bn.get_weights()

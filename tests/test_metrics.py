@@ -366,3 +366,40 @@ def test_config_round_trip(metric, np_rng):
 def test_binary_accuracy_threshold_is_validated():
     with pytest.raises(ValueError, match="threshold"):
         metrics.BinaryAccuracy(threshold=1.5)
+
+
+def _keras():
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    return pytest.importorskip("keras")
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.7])
+def test_binary_accuracy_at_the_threshold_counts_as_negative(threshold):
+    """Keras predicts 1 only for y_pred > threshold: a score exactly at the threshold is a 0."""
+    keras = _keras()
+    y = np.array([[0.0], [1.0], [0.0], [1.0], [1.0], [0.0]])
+    p = np.array([[threshold], [threshold], [threshold + 0.01], [0.99], [0.0], [0.0]],
+                 "float32")
+    expected = np.array([1, 0, 0, 1, 0, 1])
+    np.testing.assert_array_equal(_np(metrics.binary_accuracy(y, p, threshold=threshold)),
+                                  expected)
+    m = metrics.BinaryAccuracy(threshold=threshold)
+    m.update_state(y, p, sample_weight=[1, 2, 1, 1, 1, 3])
+    reference = keras.metrics.BinaryAccuracy(threshold=threshold)
+    reference.update_state(y, p, sample_weight=[1, 2, 1, 1, 1, 3])
+    np.testing.assert_allclose(_np(m.result()), float(reference.result()), rtol=1e-6)
+    np.testing.assert_allclose(_np(m.result()), 5 / 9, rtol=1e-6)
+
+
+def test_accuracy_of_a_model_that_outputs_exactly_one_half():
+    """A sigmoid over zero weights outputs 0.5 exactly: 'accuracy' counts it as class 0."""
+    labels = np.array([0, 1, 1, 0, 1, 1, 1, 0], "float32")
+    model = nhanh.Sequential([nhanh.layers.Dense(1, activation="sigmoid", input_shape=(3,),
+                                                 kernel_initializer="zeros")])
+    model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
+    x = np.random.default_rng(0).normal(size=(8, 3)).astype("float32")
+    loss, acc = model.evaluate(x, labels, verbose=0)
+    np.testing.assert_allclose(acc, 3 / 8)
+    np.testing.assert_allclose(loss, np.log(2), rtol=1e-5)
