@@ -412,6 +412,7 @@ def test_same_seed_same_training_run():
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.engine_independent  # loops over the engines itself
 def test_same_seed_same_initial_weights_on_both_backends():
     from conftest import INSTALLED
 
