@@ -60,6 +60,28 @@ from nhanh.metrics.loss_metrics import (
     cosine_similarity,
 )
 from nhanh.metrics.metric import Metric
+from nhanh.metrics.auc import AUC
+from nhanh.metrics.confusion_metrics import (
+    FalseNegatives,
+    FalsePositives,
+    Precision,
+    PrecisionAtRecall,
+    Recall,
+    RecallAtPrecision,
+    SensitivityAtSpecificity,
+    SpecificityAtSensitivity,
+    TrueNegatives,
+    TruePositives,
+)
+from nhanh.metrics.correlation_metrics import (
+    ConcordanceCorrelation,
+    PearsonCorrelation,
+    concordance_correlation,
+    pearson_correlation,
+)
+from nhanh.metrics.f_score_metrics import F1Score, FBetaScore
+from nhanh.metrics.iou_metrics import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU
+from nhanh.metrics.r2_score import R2Score
 from nhanh.metrics.reduction import Mean, MeanMetricWrapper, Sum
 from nhanh.metrics.selection import get_for_output, label_kind
 from nhanh.naming import to_snake_case
@@ -71,6 +93,10 @@ CLASSES: dict[str, type] = {c.__name__: c for c in (
     MeanSquaredLogarithmicError, RootMeanSquaredError, LogCoshError, CosineSimilarity,
     BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy, KLDivergence,
     Poisson, Hinge, SquaredHinge,
+    AUC, Precision, Recall, TruePositives, TrueNegatives, FalsePositives, FalseNegatives,
+    PrecisionAtRecall, RecallAtPrecision, SensitivityAtSpecificity, SpecificityAtSensitivity,
+    F1Score, FBetaScore, IoU, MeanIoU, BinaryIoU, OneHotIoU, OneHotMeanIoU, R2Score,
+    PearsonCorrelation, ConcordanceCorrelation,
 )}
 _GETTABLE = {k: v for k, v in CLASSES.items() if v is not MeanMetricWrapper}
 _TABLE: dict[str, type] = {
@@ -85,6 +111,7 @@ FUNCTIONS: dict[str, Callable] = {
     **{f.__name__: f for f in (
         accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
         top_k_categorical_accuracy, sparse_top_k_categorical_accuracy, cosine_similarity,
+        pearson_correlation, concordance_correlation,
     )},
 }
 _NEEDS_OUTPUT = ("acc", "crossentropy", "ce")

@@ -108,4 +108,10 @@ def get_for_output(identifier: Any, loss: Any = None, y_true_shape: Sequence | N
             metric = MeanMetricWrapper(metric, name=getattr(metric, "__name__", None))
     if isinstance(identifier, str):
         metric.name = identifier
+    if getattr(metric, "built", True) is False and y_pred_shape is not None:
+        # Metrics whose Variables depend on the output width (F1Score, R2Score, multi-label
+        # AUC) are built here, before the compiled step collects the Variables.
+        true_shape = None if y_true_shape is None else tuple(getattr(y_true_shape, "shape",
+                                                                     y_true_shape))
+        metric.build(true_shape, tuple(getattr(y_pred_shape, "shape", y_pred_shape)))
     return metric
