@@ -234,3 +234,22 @@ def test_names_resolve_as_in_keras():
     assert metrics.get("pearson_correlation") is not metrics.pearson_correlation
     assert metrics.function_by_name("concordance_correlation") is \
         metrics.concordance_correlation
+
+
+def test_a_metric_with_several_thresholds_logs_a_vector_through_fit(capsys):
+    """fit and evaluate keep a per-threshold metric's vector (Keras does too); the bar shows
+    its mean."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(48, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("float32")
+    model = nhanh.Sequential([nhanh.layers.Input((4,)),
+                              nhanh.layers.Dense(1, activation="sigmoid")])
+    model.compile("sgd", "binary_crossentropy",
+                  metrics=[nhanh.metrics.Recall(thresholds=[0.3, 0.6], name="recall")])
+    history = model.fit(x, y, epochs=2, batch_size=16, verbose=1)
+    assert np.shape(history.history["recall"][0]) == (2,)
+    logged = model.evaluate(x, y, verbose=0, return_dict=True)["recall"]
+    direct = nhanh.metrics.Recall(thresholds=[0.3, 0.6])
+    direct.update_state(y, model.predict(x, verbose=0))
+    np.testing.assert_allclose(logged, nhanh.ops.convert_to_numpy(direct.result()), rtol=1e-6)
+    assert "recall: " in capsys.readouterr().out

@@ -20,8 +20,14 @@ from nhanh.training.steps import Steps
 
 
 def to_floats(names: list[str], values) -> dict[str, float]:
-    """Device metric values -> {name: float}; the one place a loop reads them on the host."""
-    return sorted_logs({k: float(ops.convert_to_numpy(v)) for k, v in zip(names, values)})
+    """Device metric values -> {name: float}; the one place a loop reads them on the host.
+    A metric with a value per threshold or class keeps its NumPy vector, as in Keras."""
+    return sorted_logs({k: _host_value(v) for k, v in zip(names, values)})
+
+
+def _host_value(value):
+    value = ops.convert_to_numpy(value)
+    return float(value) if value.ndim == 0 else value
 
 
 def sorted_logs(logs: dict) -> dict:
