@@ -181,3 +181,21 @@ def test_data_too_large_for_the_device_is_streamed_with_the_same_results(monkeyp
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     # fit's 2 epochs, 2 validations, evaluate, predict: all streamed, only in the second run
     assert streamed0 == 0 and streamed1 == 6
+
+
+def test_two_variables_holding_one_buffer_train_apart():
+    """assign(other.value) lets two Variables hold one buffer; the step must neither donate
+    it twice (JAX) nor update it in place for both (PyTorch)."""
+    x = np.random.default_rng(0).random((32, 3)).astype("float32")
+    y = x.sum(1)
+    model = nhanh.Sequential([layers.Input((3,)), layers.Dense(3), layers.Dense(3),
+                              layers.Dense(1)])
+    model.compile("adam", "mse")
+    model.fit(x, y, epochs=1, verbose=0)
+    first, second = model.layers[0].kernel, model.layers[1].kernel
+    second.assign(first.value)
+    same = first.numpy().copy()
+    model.train_on_batch(x, y)
+    model.fit(x, y, epochs=1, verbose=0)
+    assert not np.allclose(first.numpy(), same) and not np.allclose(second.numpy(), same)
+    assert not np.allclose(first.numpy(), second.numpy())  # each got its own gradient

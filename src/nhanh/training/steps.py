@@ -104,12 +104,18 @@ class Steps:
         donate them (JAX), so a value that came from outside (set_weights() on PyTorch's CPU,
         a shared array) is copied first, once. Buffers the steps returned, and buffers a
         Variable made itself from host data (metric resets each epoch), are taken as they are."""
-        return tuple([self._own(v) for v in group] for group in self.groups())
+        taken: set[int] = set()
+        return tuple([self._own(v, taken) for v in group] for group in self.groups())
 
-    def _own(self, variable: Variable):
+    def _own(self, variable: Variable, taken: set[int]):
+        """The Variable's buffer, copied first unless the steps may donate it: one that came
+        from outside, or one a second Variable also holds (assign(other.value) shares it;
+        donating it twice would fail on JAX, updating it in place would change both)."""
         value = variable._value
-        if self._owned.get(id(value)) is not value and not variable._unshared:
+        if id(value) in taken or (self._owned.get(id(value)) is not value
+                                  and not variable._unshared):
             value = variable._value = _backend.get().copy(value)
+        taken.add(id(value))
         return value
 
     def scatter(self, state) -> None:
