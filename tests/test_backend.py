@@ -223,3 +223,17 @@ def test_pack_and_unpack_batches_like_keras():
     from nhanh.training.step_api import unpack_x_y_sample_weight  # the old home still works
 
     assert unpack_x_y_sample_weight is nhanh.utils.unpack_x_y_sample_weight
+
+
+@pytest.mark.engine_independent
+@pytest.mark.parametrize("engine, version, ok", [
+    ("torch", "2.13.0+cpu", True), ("torch", "2.5.0", True), ("torch", "2.4.1+cu121", False),
+    ("jax", "0.4.30", True), ("jax", "0.10.2", True), ("jax", "0.4.29", False),
+    ("torch", "2.6.0.dev20240901", True)])
+def test_engines_older_than_the_tested_floor_are_refused(engine, version, ok):
+    """Older PyTorch would train nothing in captured steps without a word; refuse it."""
+    if ok:
+        backend._check_version(engine, version)
+    else:
+        with pytest.raises(ImportError, match=rf"nhanh needs {engine}>=.*pip install"):
+            backend._check_version(engine, version)

@@ -11,6 +11,7 @@ Arrays are the engine's own (jax.Array, torch.Tensor); dtypes are given as strin
 from __future__ import annotations
 
 import importlib
+import itertools
 import types
 
 from nhanh import config
@@ -79,7 +80,7 @@ NUMPY_OPS = (
 
 NN_OPS = (
     "relu relu6 leaky_relu elu selu gelu sigmoid hard_sigmoid hard_silu silu softplus softsign "
-    "mish softmax log_softmax one_hot"
+    "mish softmax log_softmax one_hot ctc_loss"
 ).split()
 
 # Convolution and pooling (channels_last inputs; see each backend's conv module).
@@ -108,17 +109,37 @@ def load(name: str) -> types.ModuleType:
     if module is None:
         engine = "jax" if name == "jax" else "torch"
         try:
-            importlib.import_module(engine)
+            package = importlib.import_module(engine)
         except ImportError as e:
             raise ImportError(
                 f"The {name!r} backend needs the {engine!r} package, which is not installed "
                 f"({e}). Install it with: {config.install_hint(name)}"
             ) from None
+        _check_version(engine, getattr(package, "__version__", ""))
         module = importlib.import_module(f"nhanh.backend.{name}")
         _check_contract(module)
         _loaded[name] = module
     _current = module
     return module
+
+
+#: The oldest engine releases nhanh is tested on (.ci/oldest). Older PyTorch silently trains
+#: nothing in captured steps (torch.fx drops in-place updates as dead code before 2.5).
+MINIMUM_VERSIONS = {"jax": (0, 4, 30), "torch": (2, 5)}
+
+
+def _check_version(engine: str, version: str) -> None:
+    parts = []
+    for piece in version.split("+")[0].split(".")[:3]:
+        digits = "".join(itertools.takewhile(str.isdigit, piece))
+        if not digits:
+            break
+        parts.append(int(digits))
+    floor = MINIMUM_VERSIONS[engine]
+    if parts and tuple(parts) < floor:
+        wanted = ".".join(map(str, floor))
+        raise ImportError(f"nhanh needs {engine}>={wanted}, but {engine} {version} is "
+                          f"installed. Upgrade it: pip install '{engine}>={wanted}'")
 
 
 def _check_contract(module: types.ModuleType) -> None:

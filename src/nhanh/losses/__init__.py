@@ -11,6 +11,19 @@ import inspect
 from typing import Any, Callable
 
 from nhanh import registry
+from nhanh.losses.categorical_hinge import CategoricalHinge, categorical_hinge
+from nhanh.losses.circle import Circle, circle
+from nhanh.losses.ctc import CTC, ctc
+from nhanh.losses.focal import (
+    BinaryFocalCrossentropy,
+    CategoricalFocalCrossentropy,
+    binary_focal_crossentropy,
+    categorical_focal_crossentropy,
+)
+from nhanh.losses.generalized_crossentropy import (
+    CategoricalGeneralizedCrossEntropy,
+    categorical_generalized_cross_entropy,
+)
 from nhanh.losses.hinge import Hinge, SquaredHinge, hinge, squared_hinge
 from nhanh.losses.loss import (
     Loss,
@@ -61,19 +74,22 @@ from nhanh.losses.regression import (
     mse,
     msle,
 )
+from nhanh.losses.segmentation import Dice, Tversky, dice, tversky
 from nhanh.losses.shapes import pair_shapes
 
 CLASSES: dict[str, type] = {c.__name__: c for c in (
     MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
     MeanSquaredLogarithmicError, Huber, LogCosh, CosineSimilarity, BinaryCrossentropy,
     CategoricalCrossentropy, SparseCategoricalCrossentropy, KLDivergence, Poisson, Hinge,
-    SquaredHinge,
+    SquaredHinge, BinaryFocalCrossentropy, CategoricalFocalCrossentropy, CategoricalHinge,
+    CategoricalGeneralizedCrossEntropy, Circle, CTC, Dice, Tversky,
 )}
 FUNCTIONS: dict[str, Callable] = {f.__name__: f for f in (
     mean_squared_error, mean_absolute_error, mean_absolute_percentage_error,
     mean_squared_logarithmic_error, huber, log_cosh, cosine_similarity, binary_crossentropy,
     categorical_crossentropy, sparse_categorical_crossentropy, kl_divergence, poisson, hinge,
-    squared_hinge,
+    squared_hinge, binary_focal_crossentropy, categorical_focal_crossentropy,
+    categorical_hinge, categorical_generalized_cross_entropy, circle, ctc, dice, tversky,
 )}
 ALIASES: dict[str, Callable] = {
     "mse": mean_squared_error, "mae": mean_absolute_error,

@@ -1489,6 +1489,26 @@ def one_hot(x, num_classes, dtype="float32"):
     """
 
 
+def ctc_loss(target, output, target_length, output_length, mask_index=0):
+    """Connectionist Temporal Classification loss: -log p(target | output) per sample.
+
+    Sums over every alignment of the label sequence to the time steps (blanks between and
+    around labels, repeats merged), as speech and handwriting recognisers need.
+
+    Args:
+        target: Integer labels, shape `(batch, max_label_length)`, padded after
+            `target_length`.
+        output: Logits (a log-softmax is applied here), shape `(batch, steps, classes)`.
+        target_length: Int tensor `(batch,)`: how many labels of each row count.
+        output_length: Int tensor `(batch,)`: how many time steps of each row count.
+        mask_index: The class index of the blank.
+
+    Returns:
+        A float tensor `(batch,)` of negative log-likelihoods. An impossible alignment
+        (more labels than steps allow) gives a large loss: about 1e5 on JAX, inf on PyTorch.
+    """
+
+
 # --- convolution and pooling ----------------------------------------------------------------
 
 

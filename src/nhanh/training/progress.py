@@ -17,6 +17,8 @@ import sys
 import time
 from typing import Callable, Mapping
 
+import numpy as np
+
 WIDTH = 30
 REFRESH_S = 0.1
 
@@ -26,16 +28,17 @@ def format_value(value: float) -> str:
         else f"{value:.4e}"
 
 
-def format_per_step(seconds: float) -> str:
+def format_per_step(seconds: float, unit: str = "step") -> str:
     if seconds >= 1 or seconds == 0:
-        return f"{seconds:.0f}s/step"
+        return f"{seconds:.0f}s/{unit}"
     if seconds >= 1e-3:
-        return f"{seconds * 1e3:.0f}ms/step"
-    return f"{seconds * 1e6:.0f}us/step"
+        return f"{seconds * 1e3:.0f}ms/{unit}"
+    return f"{seconds * 1e6:.0f}us/{unit}"
 
 
 def format_logs(logs: Mapping[str, float]) -> str:
-    return "".join(f" - {k}: {format_value(float(v))}" for k, v in logs.items())
+    # A metric with several thresholds logs a vector; the bar shows its mean, as Keras's.
+    return "".join(f" - {k}: {format_value(float(np.mean(v)))}" for k, v in logs.items())
 
 
 def is_interactive(stream) -> bool:
@@ -49,8 +52,11 @@ def is_interactive(stream) -> bool:
 class Progbar:
     """One epoch's (or one evaluation's) progress line."""
 
-    def __init__(self, target: int | None, verbose: int = 1, stream=None):
+    def __init__(self, target: int | None, verbose: int = 1, stream=None, *,
+                 width: int | None = None, interval: float | None = None,
+                 unit_name: str = "step"):  # None: the module's WIDTH / REFRESH_S
         self.target = target
+        self.width, self.interval, self.unit_name = width, interval, unit_name
         self.stream = stream or sys.stdout
         self.verbose = verbose
         self.interactive = verbose == 1 and is_interactive(self.stream)
@@ -63,7 +69,7 @@ class Progbar:
         if not self.interactive or (self.target is not None and current >= self.target):
             return  # the finished line is finish()'s to draw
         now = time.perf_counter()
-        if now - self._last_draw < REFRESH_S:
+        if now - self._last_draw < (REFRESH_S if self.interval is None else self.interval):
             return
         self._last_draw = now
         elapsed = now - self.start
@@ -74,7 +80,7 @@ class Progbar:
 
     def finish(self, current: int, logs: Mapping[str, float]) -> None:
         elapsed = time.perf_counter() - self.start
-        per_step = format_per_step(elapsed / max(current, 1))
+        per_step = format_per_step(elapsed / max(current, 1), self.unit_name)
         if self.verbose == 2:
             target = self.target if self.target is not None else current
             count = f"{current:>{len(str(target))}}/{target}"
@@ -87,11 +93,12 @@ class Progbar:
     def _bar(self, current: int, done: bool) -> str:
         target = self.target if self.target is not None else current
         digits = len(str(target))
+        width = WIDTH if self.width is None else self.width
         if done or not target or current >= target:
-            bar = "=" * WIDTH
+            bar = "=" * width
         else:  # Keras's rule: '=' for the steps done, '>' for the current one, '.' for the rest
-            filled = int(WIDTH * current / target)
-            bar = ("=" * (filled - 1) + ">")[:WIDTH].ljust(WIDTH, ".")
+            filled = int(width * current / target)
+            bar = ("=" * (filled - 1) + ">")[:width].ljust(width, ".")
         return f"{current:>{digits}}/{target} [{bar}]"
 
     def _write(self, text: str) -> None:

@@ -29,3 +29,44 @@ def mish(x):
 
 def one_hot(x, num_classes, dtype="float32"):
     return jax.nn.one_hot(x, num_classes, dtype=dtype)
+
+
+def ctc_loss(target, output, target_length, output_length, mask_index=0):
+    """CTC's negative log-likelihood per sample: the forward algorithm in log space, one
+    lax.scan over time. Impossible alignments give a large finite loss (-log of ~e**-1e5)."""
+    target = jnp.asarray(target).astype(jnp.int32)
+    output = jnp.asarray(output)
+    output = output.astype(jnp.promote_types(output.dtype, jnp.float32))
+    target_length = jnp.asarray(target_length).astype(jnp.int32)
+    output_length = jnp.asarray(output_length).astype(jnp.int32)
+    batch, steps, _ = output.shape
+    labels = target.shape[1]
+    never = jnp.asarray(-1e5, output.dtype)  # log of "impossible", finite for clean gradients
+    logprobs = jax.nn.log_softmax(output, axis=-1)
+    # The extended label sequence: blank, l1, blank, l2, ..., lS, blank (2S + 1 states).
+    states = 2 * labels + 1
+    extended = jnp.full((batch, states), mask_index, jnp.int32).at[:, 1::2].set(target)
+    emit = jnp.take_along_axis(logprobs, extended[:, None, :], axis=2)  # (B, T, 2S+1)
+    before = jnp.pad(extended, ((0, 0), (2, 0)), constant_values=-1)[:, :states]
+    can_skip = (extended != mask_index) & (extended != before)
+    alpha0 = jnp.full((batch, states), never)
+    alpha0 = alpha0.at[:, 0].set(emit[:, 0, 0]).at[:, 1].set(
+        jnp.where(labels > 0, emit[:, 0, min(1, states - 1)], never))
+
+    def step(alpha, inputs):
+        t, emit_t = inputs
+        stay = alpha
+        advance = jnp.pad(alpha, ((0, 0), (1, 0)), constant_values=never)[:, :states]
+        skip = jnp.pad(alpha, ((0, 0), (2, 0)), constant_values=never)[:, :states]
+        skip = jnp.where(can_skip, skip, never)
+        new = jnp.logaddexp(jnp.logaddexp(stay, advance), skip) + emit_t
+        new = jnp.maximum(new, never)  # keep impossible states at "never", not below it
+        return jnp.where((t < output_length)[:, None], new, alpha), None
+
+    inputs = (jnp.arange(1, steps), jnp.swapaxes(emit, 0, 1)[1:])
+    alpha, _ = jax.lax.scan(step, alpha0, inputs)
+    last = 2 * target_length
+    end_blank = jnp.take_along_axis(alpha, last[:, None], axis=1)[:, 0]
+    end_label = jnp.take_along_axis(alpha, jnp.maximum(last - 1, 0)[:, None], axis=1)[:, 0]
+    end_label = jnp.where(target_length > 0, end_label, never)
+    return -jnp.logaddexp(end_blank, end_label)

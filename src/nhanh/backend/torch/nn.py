@@ -69,3 +69,15 @@ def log_softmax(x, axis=-1):
 
 def one_hot(x, num_classes, dtype="float32"):
     return F.one_hot(_t(x).long(), num_classes).to(to_torch_dtype(dtype))
+
+
+def ctc_loss(target, output, target_length, output_length, mask_index=0):
+    """CTC's negative log-likelihood per sample, by torch.nn.functional.ctc_loss."""
+    output = _t(output)
+    if output.dtype not in (torch.float32, torch.float64):
+        output = output.float()
+    logprobs = torch.log_softmax(output, dim=-1).transpose(0, 1)  # (T, B, K), as torch wants
+    target = _t(target).long()
+    lengths = _t(target_length).long().reshape(-1)
+    steps = _t(output_length).long().reshape(-1)
+    return F.ctc_loss(logprobs, target, steps, lengths, blank=mask_index, reduction="none")
