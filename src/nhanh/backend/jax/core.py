@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 NAME = "jax"
+_DEVICE_PUT_MAY_ALIAS = "may_alias" in inspect.signature(jax.device_put).parameters  # jax>=0.4.34
 
 
 def standardize_dtype(dtype) -> str:
@@ -39,7 +42,9 @@ def convert_to_numpy(x) -> np.ndarray:
 
 
 def copy(x):
-    return jax.device_put(x, may_alias=False)  # a buffer copy, no program to compile
+    if _DEVICE_PUT_MAY_ALIAS:
+        return jax.device_put(x, may_alias=False)  # a buffer copy, no program to compile
+    return jnp.array(x, copy=True)
 
 
 def is_tensor(x) -> bool:
