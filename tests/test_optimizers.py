@@ -546,8 +546,8 @@ def test_schedule_errors():
         schedules.PiecewiseConstantDecay([5, 2], [1.0, 0.5, 0.1])
     with pytest.raises(ValueError, match="decay_steps"):
         schedules.ExponentialDecay(0.1, decay_steps=0, decay_rate=0.5)
-    with pytest.raises(ValueError, match="Unknown learning rate schedule 'Cosine"):
-        schedules.deserialize({"class_name": "CosineDecay", "config": {}})
+    with pytest.raises(ValueError, match="Unknown learning rate schedule 'CosineDeca'"):
+        schedules.deserialize({"class_name": "CosineDeca", "config": {}})
 
 
 # --- lookup, configs, errors ---------------------------------------------------------------
@@ -606,8 +606,7 @@ def test_keras3_config_is_accepted():
     opt = optimizers.deserialize({"module": "keras.optimizers", "class_name": "Adam",
                                   "config": keras_config, "registered_name": None})
     assert type(opt) is optimizers.Adam
-    with pytest.raises(ValueError, match="weight_decay"):
-        optimizers.Adam(weight_decay=0.01)
+    assert optimizers.Adam(weight_decay=0.01).get_config()["weight_decay"] == 0.01
 
 
 def test_unknown_argument_is_named():

@@ -10,14 +10,23 @@ from typing import Any
 
 from nhanh import registry
 from nhanh.optimizers import schedules
+from nhanh.optimizers.adadelta import Adadelta
+from nhanh.optimizers.adafactor import Adafactor
 from nhanh.optimizers.adagrad import Adagrad
 from nhanh.optimizers.adam import Adam
+from nhanh.optimizers.adamax import Adamax
+from nhanh.optimizers.adamw import AdamW
+from nhanh.optimizers.ftrl import Ftrl
+from nhanh.optimizers.lamb import Lamb
+from nhanh.optimizers.lion import Lion
+from nhanh.optimizers.nadam import Nadam
 from nhanh.optimizers.optimizer import Optimizer
 from nhanh.optimizers.rmsprop import RMSprop
 from nhanh.optimizers.sgd import SGD
 
 ALL_OPTIMIZERS: dict[str, type[Optimizer]] = {
-    c.__name__: c for c in (SGD, Adam, RMSprop, Adagrad)
+    c.__name__: c for c in (SGD, Adam, RMSprop, Adagrad, AdamW, Adamax, Nadam, Adadelta, Ftrl,
+                            Lion, Lamb, Adafactor)
 }
 
 
@@ -71,7 +80,8 @@ def get(identifier: Any) -> Optimizer:
     )
 
 
-__all__ = ["Adagrad", "Adam", "Optimizer", "RMSprop", "SGD", "deserialize", "get", "schedules",
+__all__ = ["Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lamb", "Lion",
+           "Nadam", "Optimizer", "RMSprop", "SGD", "deserialize", "get", "schedules",
            "serialize"]
 
 

@@ -44,7 +44,7 @@ class Adam(Optimizer):
         dtype = variable.dtype
         lr = ops.cast(learning_rate, dtype)
         g = ops.cast(grad, dtype)
-        t = ops.cast(self.iterations.value + 1, dtype)
+        t = ops.cast(self._local_step() + 1, dtype)
         beta_1_power = ops.power(self.beta_1, t)
         beta_2_power = ops.power(self.beta_2, t)
         alpha = lr * ops.sqrt(1.0 - beta_2_power) / (1.0 - beta_1_power)

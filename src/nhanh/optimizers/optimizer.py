@@ -8,12 +8,19 @@ branches on one in Python.
 
 Clipping and the Keras 2 `decay` compose around the update rule (see clipping.py) instead of
 branching inside each optimizer: a subclass only names its slots and writes `update_step`.
+
+Keras 3's base features live here, once, in Keras's order: the loss-scale factor divides the
+gradients; gradient accumulation sums them in a slot and, every N-th step, updates with their
+mean (the update is computed every step and selected with `where`, so there is no host branch);
+clipping; decoupled weight decay (w -= lr * weight_decay * w, before the rule); the rule; the
+weights' moving average (EMA) and its optional periodic overwrite; constraints; the step count.
 """
 
 from __future__ import annotations
 
 import difflib
 import inspect
+import re
 import math
 import numbers
 from typing import Any, Iterable, Sequence
@@ -26,15 +33,6 @@ from nhanh.optimizers import clipping
 from nhanh.optimizers import schedules as _schedules
 from nhanh.optimizers.schedules import LearningRateSchedule
 from nhanh.variables import StatelessScope, Variable, current_scope, unwrap
-
-# Keras 3 arguments nhanh does not implement, with the value that means "off". A Keras config
-# carries them all, so from_config accepts them at these values and refuses anything else.
-_KERAS_NEUTRAL = {
-    "weight_decay": None, "use_ema": False, "ema_momentum": 0.99,
-    "ema_overwrite_frequency": None, "loss_scale_factor": None,
-    "gradient_accumulation_steps": None,
-}
-
 
 def check_number(owner: str, name: str, value: Any, low: float | None = None,
                  high: float | None = None, *, low_open: bool = False,
@@ -56,6 +54,18 @@ def check_number(owner: str, name: str, value: Any, low: float | None = None,
     return value
 
 
+def _positive_int(owner: str, name: str, value: Any, low: int) -> int | None:
+    """None, or an int >= low; otherwise an error naming the argument."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{owner}: `{name}` must be an integer >= {low} or None, got "
+                        f"{type(value).__name__} {value!r}.")
+    if value < low:
+        raise ValueError(f"{owner}: `{name}` must be an integer >= {low} or None, got {value!r}.")
+    return int(value)
+
+
 def _init_default(cls: type, name: str) -> Any:
     """The default of argument `name` in the nearest __init__ that declares it."""
     for klass in cls.__mro__:
@@ -68,7 +78,7 @@ def _init_default(cls: type, name: str) -> Any:
 
 
 def _accepted_arguments(cls: type) -> list[str]:
-    names = set(_KERAS_NEUTRAL)
+    names: set[str] = set()
     for klass in cls.__mro__:
         init = klass.__dict__.get("__init__")
         if init is not None and klass is not object:
@@ -93,19 +103,47 @@ class Optimizer:
         clipvalue: Positive float: each gradient entry is clipped to [-clipvalue, clipvalue].
         global_clipnorm: Positive float: all gradients are rescaled together so their joint L2 norm
             is at most this; not combinable with `clipnorm`.
+        weight_decay: Non-negative float or None: decoupled weight decay, applied before each
+            update as `w -= learning_rate * weight_decay * w` (see `exclude_from_weight_decay`).
+        use_ema: If True, keep an exponential moving average of the weights (a slot "average");
+            `fit` writes it into the model at the end (`finalize_variable_values`).
+        ema_momentum: Float in [0, 1]: average = ema_momentum * average + (1 - ema_momentum) * w
+            (the first step copies w).
+        ema_overwrite_frequency: Int >= 1 or None: every this many optimizer steps the weights
+            are overwritten with their average.
+        loss_scale_factor: Positive float or None: `fit` multiplies the loss by it before the
+            gradients are taken (`scale_loss`) and `apply` divides the gradients by it.
+        gradient_accumulation_steps: Int >= 2 or None: weights and slots change only every this
+            many steps, with the mean of the gradients since the last change. Learning-rate
+            schedules see every step; the rule's step count (`t` in Adam's bias correction) and
+            the EMA see only the updates.
         name: Name of the optimizer; `None` uses the lowercased class name.
-        **kwargs: Keras 3 arguments nhanh does not implement (`weight_decay`, `use_ema`,
-            `ema_momentum`, `ema_overwrite_frequency`, `loss_scale_factor`,
-            `gradient_accumulation_steps`) are accepted only at their "off" values, so Keras
-            configs load; any other keyword raises a `TypeError`.
+        **kwargs: Any other keyword raises a `TypeError` that names it.
     """
 
     def __init__(self, learning_rate: float | LearningRateSchedule = 0.001, *,
                  lr: float | LearningRateSchedule | None = None, decay: float = 0.0,
                  clipnorm: float | None = None, clipvalue: float | None = None,
-                 global_clipnorm: float | None = None, name: str | None = None, **kwargs: Any):
+                 global_clipnorm: float | None = None, weight_decay: float | None = None,
+                 use_ema: bool = False, ema_momentum: float = 0.99,
+                 ema_overwrite_frequency: int | None = None,
+                 loss_scale_factor: float | None = None,
+                 gradient_accumulation_steps: int | None = None, name: str | None = None,
+                 **kwargs: Any):
         owner = type(self).__name__
         self._reject_unknown(kwargs)
+        self.weight_decay = None if weight_decay is None else check_number(
+            owner, "weight_decay", weight_decay, 0.0)
+        self.use_ema = bool(use_ema)
+        self.ema_momentum = check_number(owner, "ema_momentum", ema_momentum, 0.0, 1.0)
+        self.ema_overwrite_frequency = _positive_int(
+            owner, "ema_overwrite_frequency", ema_overwrite_frequency, 1)
+        self.loss_scale_factor = None if loss_scale_factor is None else check_number(
+            owner, "loss_scale_factor", loss_scale_factor, 0.0, low_open=True)
+        self.gradient_accumulation_steps = _positive_int(
+            owner, "gradient_accumulation_steps", gradient_accumulation_steps or None, 2)
+        self._exclude_ids: set[int] = set()
+        self._exclude_pattern: re.Pattern | None = None
         if lr is not None:
             # Keras 2 spelling. learning_rate still at its default means only lr= was given.
             default = _init_default(type(self), "learning_rate")
@@ -155,18 +193,11 @@ class Optimizer:
             self._learning_rate = self._lr_variable
         self._slots: dict[Variable, dict[str, Variable]] = {}
         self._model_variables: list[Variable] = []
+        self._extra_variables: list[Variable] = []  # state not tied to one weight (Nadam's)
         self.built = False
 
     def _reject_unknown(self, kwargs: dict) -> None:
         owner = type(self).__name__
-        for key, neutral in _KERAS_NEUTRAL.items():
-            if key in kwargs:
-                value = kwargs.pop(key)
-                if value != neutral:
-                    raise ValueError(
-                        f"{owner}: Keras's `{key}` is not implemented in nhanh; it is only "
-                        f"accepted as {key}={neutral!r} (got {value!r})."
-                    )
         if kwargs:
             accepted = _accepted_arguments(type(self))
             hints = []
@@ -189,6 +220,17 @@ class Optimizer:
         """The constant a slot starts at."""
         return 0.0
 
+    def slot_shape(self, name: str, variable: Variable) -> tuple:
+        """The shape of slot `name` of `variable` (Adafactor's factored slots differ)."""
+        return variable.shape
+
+    def build_extra(self, variables: list[Variable]) -> None:
+        """Create state that belongs to no single weight (with `add_extra_variable`); called
+        once, at the first build, after the slots."""
+
+    def before_updates(self) -> None:
+        """Runs once per optimizer update, before the per-weight rules (Nadam's product)."""
+
     def update_step(self, grad, variable: Variable, learning_rate) -> None:
         """Update `variable` (and its slots) from one gradient, through assign* only."""
         raise NotImplementedError(f"{type(self).__name__} must define update_step().")
@@ -206,6 +248,19 @@ class Optimizer:
         """How many times apply() has run (int32 scalar Variable)."""
         return self._iterations
 
+    def add_extra_variable(self, value: float, dtype: str, name: str) -> Variable:
+        """A scalar state Variable listed after the slots in `variables` (Keras's order)."""
+        variable = Variable(value, shape=(), dtype=dtype, trainable=False, name=name)
+        self._extra_variables.append(variable)
+        return variable
+
+    def _all_slot_groups(self) -> list[tuple[str, ...]]:
+        """The base's slots (EMA, gradient accumulator) first, as Keras builds them."""
+        groups = [("average",)] if self.use_ema else []
+        if self.gradient_accumulation_steps:
+            groups.append(("gradient_accumulator",))
+        return groups + self.slot_groups()
+
     def build(self, variables: Sequence[Variable]) -> None:
         """Create the slots of every variable not seen yet (so calling it again is harmless).
 
@@ -217,16 +272,23 @@ class Optimizer:
             if not isinstance(v, Variable):
                 raise TypeError(f"{type(self).__name__}.build: expected Variables, got "
                                 f"{type(v).__name__} at position {i}.")
-        names = [n for group in self.slot_groups() for n in group]
+        names = [n for group in self._all_slot_groups() for n in group]
+        first = not self.built
         for v in variables:
             if v in self._slots:
                 continue
-            self._slots[v] = {
-                n: Variable(ops.full(v.shape, self.slot_initial_value(n), dtype=v.dtype),
-                            dtype=v.dtype, trainable=False, name=f"{v.name}_{n}")
-                for n in names
-            }
+            self._slots[v] = {}
+            for n in names:
+                shape = v.shape if n in ("average", "gradient_accumulator") else \
+                    tuple(self.slot_shape(n, v))
+                initial = 0.0 if n in ("average", "gradient_accumulator") else \
+                    self.slot_initial_value(n)
+                self._slots[v][n] = Variable(ops.full(shape, initial, dtype=v.dtype),
+                                             dtype=v.dtype, trainable=False,
+                                             name=f"{v.name}_{n}")
             self._model_variables.append(v)
+        if first:
+            self.build_extra(variables)
         self.built = True
 
     def slot(self, variable: Variable, name: str) -> Variable:
@@ -239,10 +301,10 @@ class Optimizer:
         out = [self._iterations]
         if self._lr_variable is not None:
             out.append(self._lr_variable)
-        for group in self.slot_groups():
+        for group in self._all_slot_groups():
             for v in self._model_variables:
                 out.extend(self._slots[v][n] for n in group)
-        return out
+        return out + self._extra_variables
 
     # --- learning rate -------------------------------------------------------------------
 
@@ -324,15 +386,122 @@ class Optimizer:
             grads.append(g)
         variables = [v for _, v in pairs]
         self.build(variables)
-        grads = self._transform_gradients(grads)
+        if self.loss_scale_factor is not None:
+            grads = [g / ops.cast(self.loss_scale_factor, ops.dtype(g)) for g in grads]
         learning_rate = self._current_learning_rate()
-        if not self._update_in_place(grads, variables, learning_rate):
-            for g, v in zip(grads, variables):
-                self.update_step(g, v, learning_rate)
+        if self.gradient_accumulation_steps:
+            self._accumulate_or_update(grads, variables, learning_rate)
+        else:
+            self._update(grads, variables, learning_rate, in_place=True)
+        if self.use_ema:
+            self._update_moving_average()
         for v in variables:
             if v.constraint is not None:
                 v.assign(v.constraint(v.value))
         self._iterations.assign_add(1)
+
+    def _local_step(self):
+        """The count of optimizer updates so far: `iterations`, or iterations // N with
+        gradient accumulation (what Keras's rules see as `self.iterations`)."""
+        step = self._iterations.value
+        if self.gradient_accumulation_steps:
+            step = ops.floor_divide(step, self.gradient_accumulation_steps)
+        return step
+
+    def _update(self, grads: list, variables: list[Variable], learning_rate, *,
+                in_place: bool) -> None:
+        """Clip, decay the weights, then the rule: one optimizer update."""
+        grads = self._transform_gradients(grads)
+        self.before_updates()
+        if in_place and self._update_in_place(grads, variables, learning_rate):
+            return
+        self._apply_weight_decay(variables, learning_rate)
+        for g, v in zip(grads, variables):
+            self.update_step(g, v, learning_rate)
+
+    def _accumulate_or_update(self, grads: list, variables: list[Variable],
+                              learning_rate) -> None:
+        """Every N-th step, update with the mean of the last N gradients; otherwise only add
+        the gradients to the accumulators. Both outcomes are computed and `where` picks one,
+        so a compiled step has no host branch (Keras's JAX form)."""
+        n = self.gradient_accumulation_steps
+        is_update = ops.equal(ops.mod(self._iterations.value + 1, n), 0)
+        accumulators = [self._slots[v]["gradient_accumulator"] for v in variables]
+        sums = [g + ops.cast(a.value, ops.dtype(g)) for g, a in zip(grads, accumulators)]
+        kept = list(variables) + [self._slots[v][name] for v in variables
+                                  for group in self.slot_groups() for name in group]
+        kept += self._extra_variables
+        before = [v.value for v in kept]
+        self._update([s / n for s in sums], variables, learning_rate, in_place=False)
+        for v, old in zip(kept, before):
+            v.assign(ops.where(is_update, v.value, old))
+        for a, s in zip(accumulators, sums):
+            a.assign(ops.where(is_update, ops.zeros_like(a.value), ops.cast(s, a.dtype)))
+
+    # --- weight decay and the moving average ---------------------------------------------
+
+    def exclude_from_weight_decay(self, var_list: Sequence[Variable] | None = None,
+                                  var_names: Sequence[str] | None = None) -> None:
+        """Leave these Variables, and those whose name contains one of `var_names` (a regular
+        expression search, as Keras), out of weight decay. Call it before the first update;
+        a later call replaces the earlier one."""
+        if self.built:
+            raise ValueError(f"{type(self).__name__}.exclude_from_weight_decay() must be called "
+                             "before the optimizer is built (before fit() or the first apply()); "
+                             "create a new optimizer to change it.")
+        self._exclude_ids = {id(v) for v in (var_list or [])}
+        names = sorted(set(var_names or []))
+        self._exclude_pattern = re.compile("|".join(names)) if names else None
+
+    def _uses_weight_decay(self, variable: Variable) -> bool:
+        if self.weight_decay is None or id(variable) in self._exclude_ids:
+            return False
+        pattern = self._exclude_pattern
+        return pattern is None or pattern.search(variable.name) is None
+
+    def _apply_weight_decay(self, variables: list[Variable], learning_rate) -> None:
+        for v in variables:
+            if self._uses_weight_decay(v):
+                lr = ops.cast(learning_rate, v.dtype)
+                v.assign(v.value - v.value * ops.cast(self.weight_decay, v.dtype) * lr)
+
+    def _update_moving_average(self) -> None:
+        """average = m * average + (1 - m) * w, with m = 0 on the first update (a copy); every
+        `ema_overwrite_frequency` updates the weights take the average's value."""
+        step = self._local_step()
+        for v in self._model_variables:
+            average = self._slots[v]["average"]
+            momentum = ops.cast(ops.not_equal(step, 0), v.dtype) * self.ema_momentum
+            average.assign(momentum * average.value + (1.0 - momentum) * v.value)
+        if self.ema_overwrite_frequency:
+            overwrite = ops.equal(ops.mod(step + 1, self.ema_overwrite_frequency), 0)
+            for v in self._model_variables:
+                v.assign(ops.where(overwrite, self._slots[v]["average"].value, v.value))
+
+    def finalize_variable_values(self, var_list: Sequence[Variable]) -> None:
+        """With use_ema, write the moving averages into `var_list` (the variables this
+        optimizer was built on, in that order); `fit` calls it after the last epoch."""
+        if not self.use_ema:
+            return
+        var_list = list(var_list)
+        if all(v in self._slots for v in var_list):  # the variables themselves: by identity
+            owners = var_list
+        elif len(var_list) == len(self._model_variables):  # others (a copy): by position
+            owners = self._model_variables
+        else:
+            raise ValueError(
+                f"{type(self).__name__}.finalize_variable_values: got {len(var_list)} "
+                f"variables, but the optimizer keeps averages for {len(self._model_variables)};"
+                " pass the variables it was built on (model.trainable_variables).")
+        for v, owner in zip(var_list, owners):
+            v.assign(self._slots[owner]["average"].value)
+
+    def scale_loss(self, loss):
+        """The loss times `loss_scale_factor` (unchanged without one); `fit` takes gradients of
+        this, and `apply` divides them by the same factor."""
+        if self.loss_scale_factor is None:
+            return loss
+        return loss * self.loss_scale_factor
 
     def _update_in_place(self, grads: list, variables: list[Variable], learning_rate) -> bool:
         """Run the engine's in-place rule when there is one and the training step owns every
@@ -356,7 +525,14 @@ class Optimizer:
             return False
         grads = [g if ops.dtype(g) == v.dtype else ops.cast(g, v.dtype)
                  for g, v in zip(grads, variables)]
-        kernel(params, grads, slots, learning_rate, self._iterations.value, **rule[1])
+        decayed = [p for p, v in zip(params, variables) if self._uses_weight_decay(v)]
+        if decayed:
+            decay = _backend.get().update_rules.get("weight_decay")
+            if decay is None:
+                return False
+            decay(decayed, [], {}, learning_rate, self._iterations.value,
+                  rate=self.weight_decay)
+        kernel(params, grads, slots, learning_rate, self._local_step(), **rule[1])
         return True
 
     def apply_gradients(self, grads_and_vars: Iterable[tuple[Any, Variable]]) -> Variable:
@@ -395,8 +571,13 @@ class Optimizer:
             learning_rate: Any = _schedules.serialize(self._learning_rate)
         else:
             learning_rate = float(ops.convert_to_numpy(self._learning_rate))
-        cfg = {"name": self.name, "learning_rate": learning_rate, "clipnorm": self.clipnorm,
-               "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue}
+        cfg = {"name": self.name, "learning_rate": learning_rate,
+               "weight_decay": self.weight_decay, "clipnorm": self.clipnorm,
+               "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue,
+               "use_ema": self.use_ema, "ema_momentum": self.ema_momentum,
+               "ema_overwrite_frequency": self.ema_overwrite_frequency,
+               "loss_scale_factor": self.loss_scale_factor,
+               "gradient_accumulation_steps": self.gradient_accumulation_steps}
         if self.decay:  # Keras 3 warns about `decay`, so it is written only when used
             cfg["decay"] = self.decay
         return cfg

@@ -59,9 +59,10 @@ class StepAPI:
         def forward():
             y_pred = self(x, training=True)
             loss, per_output = self._compute_losses(y, y_pred, sample_weight)
-            return loss, (y_pred, per_output)
+            # Gradients of the scaled loss (loss_scale_factor); the logs get the loss itself.
+            return self.optimizer.scale_loss(loss), (loss, y_pred, per_output)
 
-        (loss, (y_pred, per_output)), grads = self.value_and_grad(forward)
+        (_, (loss, y_pred, per_output)), grads = self.value_and_grad(forward)
         self.optimizer.apply(grads, self.trainable_variables)
         self._track_losses(x, loss, per_output)
         return self.compute_metrics(x, y, y_pred, sample_weight)

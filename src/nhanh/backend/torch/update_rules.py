@@ -90,4 +90,56 @@ def adagrad(params: Tensors, grads: Tensors, slots: dict[str, Tensors], lr: torc
     torch._foreach_sub_(params, increment)
 
 
-RULES = {"sgd": sgd, "adam": adam, "rmsprop": rmsprop, "adagrad": adagrad}
+def weight_decay(params: Tensors, grads: Tensors, slots: dict[str, Tensors], lr: torch.Tensor,
+                 step: torch.Tensor, *, rate: float) -> None:
+    """Decoupled weight decay, w *= 1 - lr * rate (Keras's PyTorch form); grads unused."""
+    torch._foreach_mul_(params, 1.0 - lr * rate)
+
+
+def adamax(params: Tensors, grads: Tensors, slots: dict[str, Tensors], lr: torch.Tensor,
+           step: torch.Tensor, *, beta_1: float, beta_2: float, epsilon: float) -> None:
+    t = (step + 1).to(lr.dtype)
+    m, u = slots["momentum"], slots["norm"]
+    torch._foreach_lerp_(m, grads, 1.0 - beta_1)
+    torch._foreach_mul_(u, beta_2)
+    torch._foreach_maximum_(u, torch._foreach_abs(grads))
+    denominator = torch._foreach_add(u, epsilon)
+    torch._foreach_mul_(denominator, 1.0 - torch.pow(beta_1, t))
+    update = torch._foreach_mul(m, lr)
+    torch._foreach_div_(update, denominator)
+    torch._foreach_sub_(params, update)
+
+
+def nadam(params: Tensors, grads: Tensors, slots: dict[str, Tensors], lr: torch.Tensor,
+          step: torch.Tensor, *, beta_1: float, beta_2: float, epsilon: float,
+          u_product: torch.Tensor) -> None:
+    """`u_product` is the product of the momentum schedule up to this step (already updated)."""
+    t = (step + 1).to(lr.dtype)
+    mu_t = beta_1 * (1.0 - 0.5 * torch.pow(0.96, t))
+    mu_next = beta_1 * (1.0 - 0.5 * torch.pow(0.96, t + 1))
+    product = u_product.to(lr.dtype)
+    m, v = slots["momentum"], slots["velocity"]
+    torch._foreach_lerp_(m, grads, 1.0 - beta_1)
+    torch._foreach_lerp_(v, torch._foreach_mul(grads, grads), 1.0 - beta_2)
+    m_hat = torch._foreach_mul(m, mu_next / (1.0 - product * mu_next))
+    torch._foreach_add_(m_hat, torch._foreach_mul(grads, (1.0 - mu_t) / (1.0 - product)))
+    denominator = torch._foreach_div(v, 1.0 - torch.pow(beta_2, t))
+    torch._foreach_sqrt_(denominator)
+    torch._foreach_add_(denominator, epsilon)
+    torch._foreach_mul_(m_hat, lr)
+    torch._foreach_div_(m_hat, denominator)
+    torch._foreach_sub_(params, m_hat)
+
+
+def lion(params: Tensors, grads: Tensors, slots: dict[str, Tensors], lr: torch.Tensor,
+         step: torch.Tensor, *, beta_1: float, beta_2: float) -> None:
+    m = slots["momentum"]
+    direction = torch._foreach_lerp(m, grads, 1.0 - beta_1)
+    torch._foreach_sign_(direction)
+    torch._foreach_mul_(direction, lr)
+    torch._foreach_sub_(params, direction)
+    torch._foreach_lerp_(m, grads, 1.0 - beta_2)
+
+
+RULES = {"sgd": sgd, "adam": adam, "rmsprop": rmsprop, "adagrad": adagrad,
+         "weight_decay": weight_decay, "adamax": adamax, "nadam": nadam, "lion": lion}
