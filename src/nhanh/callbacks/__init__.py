@@ -1,13 +1,19 @@
 """Callbacks, by Keras names."""
 
 from nhanh.callbacks.callback import Callback, CallbackList
+from nhanh.callbacks.csv_logger import CSVLogger
 from nhanh.callbacks.early_stopping import EarlyStopping
 from nhanh.callbacks.history import History
 from nhanh.callbacks.lambda_callback import LambdaCallback
+from nhanh.callbacks.learning_rate import LearningRateScheduler, ReduceLROnPlateau
+from nhanh.callbacks.progbar_logger import ProgbarLogger
+from nhanh.callbacks.remote_monitor import RemoteMonitor
+from nhanh.callbacks.swap_ema_weights import SwapEMAWeights
 from nhanh.callbacks.terminate_on_nan import TerminateOnNaN
 
-__all__ = ["Callback", "CallbackList", "EarlyStopping", "History", "LambdaCallback",
-           "TerminateOnNaN"]
+__all__ = ["CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History", "LambdaCallback",
+           "LearningRateScheduler", "ProgbarLogger", "ReduceLROnPlateau", "RemoteMonitor",
+           "SwapEMAWeights", "TerminateOnNaN"]
 
 
 from nhanh import keras_names as _keras_names  # noqa: E402

@@ -13,7 +13,7 @@ from nhanh import backend as _backend
 from nhanh import ops
 from nhanh import optimizers as _optimizers
 from nhanh import random as _random
-from nhanh.callbacks import CallbackList, History
+from nhanh.callbacks import CallbackList, History, ProgbarLogger
 from nhanh.training import loops, progress
 from nhanh.training.compile_config import CompileConfig
 from nhanh.training.data import ArrayData, BatchSource, is_batch_source
@@ -252,8 +252,13 @@ class Trainer(StepAPI):
             num_steps = data.num_batches(batch_size)
             if steps_per_epoch is not None:
                 num_steps = min(num_steps, steps_per_epoch)
-        history = History()
-        cbs = CallbackList([history, *_as_list(callbacks)], model=self, epochs=epochs,
+        history, user_callbacks = History(), _as_list(callbacks)
+        # As Keras: History, then the bar's ProgbarLogger (the user's own if given) come after
+        # the user's callbacks, so they see what those add to the logs ('learning_rate').
+        logger = next((cb for cb in user_callbacks if isinstance(cb, ProgbarLogger)), None)
+        added = [] if logger is not None or not verbose else [ProgbarLogger()]
+        logger = logger or (added[0] if added else None)
+        cbs = CallbackList([*user_callbacks, history, *added], model=self, epochs=epochs,
                            steps=num_steps, verbose=verbose, batch_size=batch_size)
         per_batch = cbs.wants_batch_logs or _overrides(self, "train_step") or \
             not self._fuse_steps(batch_size)
@@ -270,10 +275,8 @@ class Trainer(StepAPI):
         arrays = data.on_device() if _on_device(data, per_batch) else None
         for epoch in range(initial_epoch, epochs):
             self._reset_metrics()
-            cbs.on_epoch_begin(epoch)
-            if verbose and epochs > 1:  # as Keras 3: no "Epoch 1/1" line
-                progress.print_epoch_header(epoch, epochs)
-            bar = progress.Progbar(num_steps, verbose)
+            cbs.on_epoch_begin(epoch)  # the ProgbarLogger prints "Epoch i/n", makes the bar
+            bar = logger.progbar if logger is not None else progress.Progbar(num_steps, 0)
             if stream is not None:
                 rows = itertools.islice(stream, num_steps)
                 batches = data.batches_of(rows) if arrays is None else \
@@ -307,12 +310,14 @@ class Trainer(StepAPI):
                                                validation_steps, verbose=0, callbacks=cbs)
                 epoch_logs = sorted_logs({**epoch_logs,
                                           **{f"val_{k}": v for k, v in val_logs.items()}})
-            if verbose:
-                bar.finish(done, epoch_logs)
+            if logger is not None:
+                logger.seen = done  # the finished bar shows the steps that ran
             cbs.on_epoch_end(epoch, epoch_logs)
             last_logs = epoch_logs
             if self.stop_training:
                 break
+        if epochs > initial_epoch:  # with use_ema, the model keeps the averaged weights (Keras)
+            self.optimizer.finalize_variable_values(self.trainable_variables)
         cbs.on_train_end(last_logs)
         return history
 
