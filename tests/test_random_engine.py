@@ -2,7 +2,6 @@
 of neighbouring counters; and for PyTorch's counter-based generator, Random123's known answers,
 traceability by make_fx and no host reads."""
 
-import importlib.util
 import math
 
 import numpy as np
@@ -14,12 +13,8 @@ from conftest import to_numpy
 stats = pytest.importorskip("scipy.stats")
 
 N = 100_000
-HAS_TORCH = importlib.util.find_spec("torch") is not None
-# Runs a test once, on torch only (overrides the autouse `backend` fixture's parameters).
-torch_only = pytest.mark.parametrize(
-    "backend", [pytest.param("torch", marks=pytest.mark.skipif(not HAS_TORCH,
-                                                               reason="torch is not installed"))],
-    indirect=True)
+# Runs a test once, on torch only (see the `engines` marker in conftest.py).
+torch_only = pytest.mark.engines("torch")
 
 
 def _seed(a, b=0):

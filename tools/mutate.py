@@ -38,7 +38,7 @@ SKIP_MODULES = {"training/progress.py"}  # text formatting, owned and tested els
 #: can name tests that a later run adds).
 TESTS = {
     "training": ["test_training.py", "test_weighted_metrics.py", "test_target_checks.py",
-                 "test_training_mutants.py"],
+                 "test_training_mutants.py", "test_engine.py", "test_keras_parity.py"],
     "losses": ["test_losses.py", "test_losses_mutants.py"],
     "metrics": ["test_metrics.py", "test_weighted_metrics.py", "test_metrics_mutants.py"],
     "optimizers": ["test_optimizers.py", "test_optimizers_mutants.py"],

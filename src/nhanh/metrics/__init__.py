@@ -192,6 +192,13 @@ def get(identifier: Any) -> Metric | Callable | None:
     else:
         obj = identifier
     if inspect.isclass(obj):
+        required = [n for n, p in inspect.signature(obj).parameters.items()
+                    if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD,
+                                                           p.KEYWORD_ONLY)]
+        if required:
+            raise ValueError(f"Metric {identifier!r} needs arguments ({', '.join(required)}): "
+                             f"pass an instance, e.g. metrics=[nhanh.metrics.{obj.__name__}("
+                             f"{', '.join(f'{n}=...' for n in required)})].")
         obj = obj()
     if not callable(obj) and not isinstance(obj, Metric):
         raise ValueError(f"Could not interpret metric identifier {identifier!r}: expected a "

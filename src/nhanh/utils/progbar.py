@@ -16,7 +16,6 @@ from typing import Iterable
 
 import numpy as np
 
-from nhanh.training import progress
 
 
 class Progbar:
@@ -49,6 +48,8 @@ class Progbar:
         self.stateless_metrics = None if stateless_metrics is None else set(stateless_metrics)
         self._sums: dict[str, list] = {}  # name -> [weighted sum, weight], in first-seen order
         self._seen_so_far = 0
+        from nhanh.training import progress  # when used: utils sits below training
+
         self._bar = progress.Progbar(target, verbose, width=width, interval=interval,
                                      unit_name=unit_name)
 
