@@ -16,15 +16,16 @@ from nhanh import (
     regularizers,
     utils,
 )
+from nhanh.keras_alias import as_keras
 from nhanh.layers import Input, Layer
 from nhanh.models import Model, Sequential
 from nhanh.variables import Variable
 
 __version__ = "0.1.0"
 
-__all__ = ["Input", "Layer", "Model", "Sequential", "Variable", "activations", "callbacks",
-           "config", "constraints", "initializers", "layers", "losses", "metrics", "models",
-           "ops", "optimizers", "random", "regularizers", "utils"]
+__all__ = ["Input", "Layer", "Model", "Sequential", "Variable", "activations", "as_keras",
+           "callbacks", "config", "constraints", "initializers", "layers", "losses", "metrics",
+           "models", "ops", "optimizers", "random", "regularizers", "utils"]
 
 
 from nhanh import keras_names as _keras_names  # noqa: E402
