@@ -439,3 +439,45 @@ def test_swap_ema_weights_around_predict_and_errors():
     plain.fit(X, Y, batch_size=16, epochs=1, verbose=0)
     with pytest.raises(ValueError, match="use_ema=True"):
         plain.evaluate(X, Y, verbose=0, callbacks=[callbacks.SwapEMAWeights()])
+
+
+@pytest.mark.engine_independent
+def test_metrics_tell_monitors_which_way_is_better_as_keras(keras):
+    """Every metric class Keras also has says 'up', 'down' or nothing as Keras's does (what
+    mode='auto' of EarlyStopping and ReduceLROnPlateau reads)."""
+    args = {"IoU": (2, [0]), "MeanIoU": (2,), "OneHotIoU": (2, [0]), "OneHotMeanIoU": (2,),
+            "PrecisionAtRecall": (0.5,), "RecallAtPrecision": (0.5,),
+            "SensitivityAtSpecificity": (0.5,), "SpecificityAtSensitivity": (0.5,)}
+    compared, wrong = 0, []
+    for name, cls in nhanh.metrics.CLASSES.items():
+        if not hasattr(keras.metrics, name) or name == "MeanMetricWrapper":
+            continue
+        want = getattr(getattr(keras.metrics, name)(*args.get(name, ())), "_direction", None)
+        got = getattr(cls(*args.get(name, ())), "_direction", None)
+        compared += 1
+        if got != want:
+            wrong.append((name, got, want))
+    assert wrong == [] and compared >= 40
+
+
+def test_early_stopping_auto_mode_reads_the_compiled_metric():
+    """mode='auto' on an AUC is 'max' (Keras 3 reads the metric's direction, not its name);
+    a metric that has none needs mode='min' or 'max'."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 3)).astype("float32")
+    y = (x[:, 0] > 0).astype("float32")
+    model = nhanh.Sequential([nhanh.layers.Input((3,)),
+                              nhanh.layers.Dense(1, activation="sigmoid")])
+    model.compile("sgd", "binary_crossentropy", metrics=[nhanh.metrics.AUC(name="score")])
+    stop = callbacks.EarlyStopping(monitor="score", patience=0)
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[stop])
+    assert stop._direction == "max"
+    model.compile("sgd", "binary_crossentropy",
+                  metrics=[nhanh.metrics.MeanSquaredError(name="score")])
+    stop = callbacks.EarlyStopping(monitor="score")
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[stop])
+    assert stop._direction == "min"
+    model.compile("sgd", "binary_crossentropy",
+                  metrics=[nhanh.metrics.TruePositives(name="score")])
+    with pytest.raises(ValueError, match="mode='min' or mode='max'"):
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[callbacks.EarlyStopping("score")])

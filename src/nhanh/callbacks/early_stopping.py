@@ -13,8 +13,7 @@ import warnings
 import numpy as np
 
 from nhanh.callbacks.callback import Callback
-
-_MAXIMIZED = ("acc", "auc", "precision", "recall")
+from nhanh.callbacks.monitor import monitor_direction
 
 
 class EarlyStopping(Callback):
@@ -25,7 +24,8 @@ class EarlyStopping(Callback):
         min_delta: smallest change that counts as an improvement.
         patience: epochs without improvement before training stops.
         verbose: 1 prints when training stops and when weights are restored.
-        mode: "min", "max", or "auto" (max for accuracy-like names, else min).
+        mode: "min", "max", or "auto" (min for a loss, else the compiled metric's own
+            direction, as in Keras 3).
         baseline: a value to beat; patience restarts only once it is beaten.
         restore_best_weights: at the end of training, go back to the weights of the best
             epoch (even when training ran all its epochs, as in Keras).
@@ -39,9 +39,8 @@ class EarlyStopping(Callback):
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"EarlyStopping: `mode` must be 'auto', 'min' or 'max', got "
                              f"{mode!r}.")
-        if mode == "auto":
-            mode = "max" if any(k in monitor for k in _MAXIMIZED) else "min"
         self.monitor, self.mode, self.patience, self.verbose = monitor, mode, patience, verbose
+        self._direction: str | None = None  # 'min' or 'max', decided once the model is known
         self.min_delta = abs(min_delta)
         self.baseline, self.restore_best_weights = baseline, restore_best_weights
         self.start_from_epoch = start_from_epoch
@@ -51,7 +50,7 @@ class EarlyStopping(Callback):
     def _is_improvement(self, value: float, reference: float | None) -> bool:
         if reference is None:
             return True
-        if self.mode == "max":
+        if self._direction == "max":
             return bool(np.greater(value - self.min_delta, reference))
         return bool(np.less(value + self.min_delta, reference))
 
@@ -68,6 +67,9 @@ class EarlyStopping(Callback):
                           f"logs (available: {', '.join(logs) or 'none'}); pass one of those "
                           "as `monitor`.", UserWarning, stacklevel=2)
             return
+        if self._direction is None:
+            self._direction = monitor_direction(self.model, self.monitor, self.mode,
+                                                "EarlyStopping")
         if epoch < self.start_from_epoch:
             return
         if self.restore_best_weights and self.best_weights is None:

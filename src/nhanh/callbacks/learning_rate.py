@@ -23,27 +23,12 @@ import numpy as np
 
 from nhanh import ops
 from nhanh.callbacks.callback import Callback
+from nhanh.callbacks.monitor import monitor_direction
 
 
 def current_learning_rate(optimizer) -> float:
     """The optimizer's learning rate as a Python float (one host read)."""
     return float(ops.convert_to_numpy(optimizer.learning_rate))
-
-
-def monitor_direction(model, monitor: str, mode: str, owner: str) -> str:
-    """'min' or 'max' for `monitor`, as Keras 3's MonitorCallback decides it: 'auto' means min
-    for a loss, and otherwise the direction of the compiled metric of that name."""
-    if mode in ("min", "max"):
-        return mode
-    name = monitor[len("val_"):] if monitor.startswith("val_") else monitor
-    if name == "loss":
-        return "min"
-    for metric in getattr(model, "metrics", None) or []:
-        if metric.name == name:
-            return "max" if getattr(metric, "_direction", "down") == "up" else "min"
-    raise ValueError(
-        f"{owner}: cannot tell whether monitor={monitor!r} should go down or up, since the "
-        "model has no metric of that name; pass mode='min' or mode='max'.")
 
 
 class ReduceLROnPlateau(Callback):

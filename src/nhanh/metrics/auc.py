@@ -51,6 +51,8 @@ class AUC(ConfusionCounts):
         from_logits: Whether predictions are logits (a sigmoid is applied first).
     """
 
+    _direction = "up"  # higher is better (EarlyStopping's mode="auto")
+
     def __init__(self, num_thresholds: int = 200, curve: str = "ROC",
                  summation_method: str = "interpolation", name: str | None = None,
                  dtype: str | None = None, thresholds: Sequence[float] | None = None,

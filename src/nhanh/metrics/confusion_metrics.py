@@ -93,6 +93,8 @@ class FalseNegatives(_ConditionCount):
 class _RatioMetric(ConfusionCounts):
     """TP / (TP + other), with Keras's thresholds / top_k / class_id arguments."""
 
+    _direction = "up"  # higher is better (EarlyStopping's mode="auto")
+
     _other = ""
 
     def __init__(self, thresholds: float | Sequence[float] | None = None,
@@ -146,6 +148,8 @@ class Recall(_RatioMetric):
 
 class _RateAtRate(ConfusionCounts):
     """The best `dependent` rate over thresholds where the `constrained` rate >= value."""
+
+    _direction = "up"  # higher is better (EarlyStopping's mode="auto")
 
     _value_name = ""
 

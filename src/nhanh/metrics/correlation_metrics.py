@@ -69,6 +69,8 @@ class PearsonCorrelation(MeanMetricWrapper):
         axis: The axis along which to correlate.
     """
 
+    _direction = "up"  # higher is better (EarlyStopping's mode="auto")
+
     def __init__(self, name: str = "pearson_correlation", dtype: str | None = None,
                  axis: int = -1):
         super().__init__(pearson_correlation, name=name, dtype=dtype, axis=axis)
@@ -83,6 +85,8 @@ class ConcordanceCorrelation(MeanMetricWrapper):
         dtype: Dtype of the accumulators and the result.
         axis: The axis along which to correlate.
     """
+
+    _direction = "up"  # higher is better (EarlyStopping's mode="auto")
 
     def __init__(self, name: str = "concordance_correlation", dtype: str | None = None,
                  axis: int = -1):

@@ -29,6 +29,8 @@ class FBetaScore(Metric):
         dtype: Dtype of the accumulators and the result.
     """
 
+    _direction = "up"  # higher is better (EarlyStopping's mode="auto")
+
     def __init__(self, average: str | None = None, beta: float = 1.0,
                  threshold: float | None = None, name: str = "fbeta_score",
                  dtype: str | None = None):

@@ -40,6 +40,8 @@ def confusion_matrix(labels, predictions, num_classes: int, weights=None, dtype=
 class _IoUBase(Metric):
     """Accumulates the confusion matrix; subclasses read IoU from it."""
 
+    _direction = "up"  # higher is better (EarlyStopping's mode="auto")
+
     def __init__(self, num_classes: int, name: str | None = None, dtype: str | None = None,
                  ignore_class: int | None = None, sparse_y_true: bool = True,
                  sparse_y_pred: bool = True, axis: int = -1):

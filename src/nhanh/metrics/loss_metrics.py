@@ -33,6 +33,8 @@ class MeanSquaredError(MeanMetricWrapper):
         dtype: Dtype of the accumulators and the result; `None` uses `nhanh.config.floatx()`.
     """
 
+    _direction = "down"  # an error: lower is better
+
     def __init__(self, name="mean_squared_error", dtype=None):
         super().__init__(losses.mean_squared_error, name=name, dtype=dtype)
 
@@ -44,6 +46,8 @@ class MeanAbsoluteError(MeanMetricWrapper):
         name: Name of the metric (the key in the training logs).
         dtype: Dtype of the accumulators and the result; `None` uses `nhanh.config.floatx()`.
     """
+
+    _direction = "down"  # an error: lower is better
 
     def __init__(self, name="mean_absolute_error", dtype=None):
         super().__init__(losses.mean_absolute_error, name=name, dtype=dtype)
@@ -57,6 +61,8 @@ class MeanAbsolutePercentageError(MeanMetricWrapper):
         dtype: Dtype of the accumulators and the result; `None` uses `nhanh.config.floatx()`.
     """
 
+    _direction = "down"  # an error: lower is better
+
     def __init__(self, name="mean_absolute_percentage_error", dtype=None):
         super().__init__(losses.mean_absolute_percentage_error, name=name, dtype=dtype)
 
@@ -69,6 +75,8 @@ class MeanSquaredLogarithmicError(MeanMetricWrapper):
         dtype: Dtype of the accumulators and the result; `None` uses `nhanh.config.floatx()`.
     """
 
+    _direction = "down"  # an error: lower is better
+
     def __init__(self, name="mean_squared_logarithmic_error", dtype=None):
         super().__init__(losses.mean_squared_logarithmic_error, name=name, dtype=dtype)
 
@@ -80,6 +88,8 @@ class LogCoshError(MeanMetricWrapper):
         name: Name of the metric (the key in the training logs).
         dtype: Dtype of the accumulators and the result; `None` uses `nhanh.config.floatx()`.
     """
+
+    _direction = "down"  # an error: lower is better
 
     def __init__(self, name="logcosh", dtype=None):
         super().__init__(losses.log_cosh, name=name, dtype=dtype)
@@ -108,6 +118,8 @@ class RootMeanSquaredError(Mean):
         dtype: Dtype of the accumulators and the result; `None` uses `nhanh.config.floatx()`.
     """
 
+    _direction = "down"  # an error: lower is better
+
     def __init__(self, name="root_mean_squared_error", dtype=None):
         super().__init__(name=name, dtype=dtype)
 
@@ -129,6 +141,8 @@ class BinaryCrossentropy(MeanMetricWrapper):
         label_smoothing: Float in [0, 1]; labels are moved this far towards 0.5.
     """
 
+    _direction = "down"  # an error: lower is better
+
     def __init__(self, name="binary_crossentropy", dtype=None, from_logits=False,
                  label_smoothing=0.0):
         super().__init__(losses.binary_crossentropy, name=name, dtype=dtype,
@@ -146,6 +160,8 @@ class CategoricalCrossentropy(MeanMetricWrapper):
         axis: Int, the class axis.
     """
 
+    _direction = "down"  # an error: lower is better
+
     def __init__(self, name="categorical_crossentropy", dtype=None, from_logits=False,
                  label_smoothing=0.0, axis=-1):
         super().__init__(losses.categorical_crossentropy, name=name, dtype=dtype,
@@ -162,6 +178,8 @@ class SparseCategoricalCrossentropy(MeanMetricWrapper):
         axis: Int, the class axis.
     """
 
+    _direction = "down"  # an error: lower is better
+
     def __init__(self, name="sparse_categorical_crossentropy", dtype=None, from_logits=False,
                  axis=-1):
         super().__init__(losses.sparse_categorical_crossentropy, name=name, dtype=dtype,
@@ -176,6 +194,8 @@ class KLDivergence(MeanMetricWrapper):
         dtype: Dtype of the accumulators and the result; `None` uses `nhanh.config.floatx()`.
     """
 
+    _direction = "down"  # an error: lower is better
+
     def __init__(self, name="kl_divergence", dtype=None):
         super().__init__(losses.kl_divergence, name=name, dtype=dtype)
 
@@ -187,6 +207,8 @@ class Poisson(MeanMetricWrapper):
         name: Name of the metric (the key in the training logs).
         dtype: Dtype of the accumulators and the result; `None` uses `nhanh.config.floatx()`.
     """
+
+    _direction = "down"  # an error: lower is better
 
     def __init__(self, name="poisson", dtype=None):
         super().__init__(losses.poisson, name=name, dtype=dtype)
@@ -200,6 +222,8 @@ class Hinge(MeanMetricWrapper):
         dtype: Dtype of the accumulators and the result; `None` uses `nhanh.config.floatx()`.
     """
 
+    _direction = "down"  # an error: lower is better
+
     def __init__(self, name="hinge", dtype=None):
         super().__init__(losses.hinge, name=name, dtype=dtype)
 
@@ -211,6 +235,8 @@ class SquaredHinge(MeanMetricWrapper):
         name: Name of the metric (the key in the training logs).
         dtype: Dtype of the accumulators and the result; `None` uses `nhanh.config.floatx()`.
     """
+
+    _direction = "down"  # an error: lower is better
 
     def __init__(self, name="squared_hinge", dtype=None):
         super().__init__(losses.squared_hinge, name=name, dtype=dtype)

@@ -31,6 +31,8 @@ class R2Score(Metric):
         dtype: Dtype of the accumulators and the result.
     """
 
+    _direction = "up"  # higher is better (EarlyStopping's mode="auto")
+
     def __init__(self, class_aggregation: str | None = "uniform_average",
                  num_regressors: int = 0, name: str = "r2_score", dtype: str | None = None):
         super().__init__(name=name, dtype=dtype)
