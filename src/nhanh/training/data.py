@@ -16,9 +16,20 @@ from nhanh import config, ops
 DEVICE_SHARE = 0.5  # of the device's free memory that in-memory data may take
 
 
+def _from_pandas(value):
+    """A pandas DataFrame as one (samples, columns) array; a Series as (samples, 1), as
+    Keras does. Recognised by module, so pandas is never imported here."""
+    kind = type(value).__name__
+    if not type(value).__module__.startswith("pandas") or kind not in ("DataFrame", "Series"):
+        return value
+    array = value.to_numpy()
+    return array[:, None] if kind == "Series" else array
+
+
 def _as_array(value, what: str) -> np.ndarray:
     if ops.is_tensor(value):
         value = ops.convert_to_numpy(value)
+    value = _from_pandas(value)
     try:
         array = np.asarray(value)
     except Exception as e:  # ragged lists and the like
@@ -245,8 +256,10 @@ def is_batch_source(x) -> bool:
 class BatchSource:
     """Batches from a generator, iterator or DataLoader: each x, (x, y) or (x, y, weights).
 
-    A re-iterable source (a DataLoader, a list-like Sequence) starts afresh each epoch; a
-    one-shot iterator is consumed across epochs, as Keras does. Each batch is checked like
+    A re-iterable source (a DataLoader, a grain or tf.data dataset) starts afresh each epoch,
+    or, with steps_per_epoch, goes on where the last epoch stopped; a one-shot iterator is
+    consumed across epochs, as Keras does. PyDatasets and tf.data have their own subclasses
+    in training/adapters.py. Each batch is checked like
     array data and moved to the device when it is taken; on asynchronous engines the next
     batch is read and transferred while the device still computes the current step.
     """
@@ -254,7 +267,7 @@ class BatchSource:
     def __init__(self, source, what: str = "x", class_weight: dict | None = None):
         self.source, self.what, self.class_weight = source, what, class_weight
         self.reiterable = hasattr(source, "__iter__") and iter(source) is not source
-        self._iterator = iter(source)
+        self._iterator = self._fresh_iterator()
         try:
             self._first = next(self._iterator)
         except StopIteration:
@@ -263,7 +276,22 @@ class BatchSource:
         self.x, self.y, self.sample_weight = first.x, first.y, first.sample_weight
         self.num_samples = first.num_samples
         self._first_pending = True
-        self.length = len(source) if hasattr(source, "__len__") else None
+        self.length = self._length()
+
+    def _fresh_iterator(self):
+        return iter(self.source)
+
+    def _length(self) -> int | None:
+        """The number of batches, when the source knows it (grain's endless datasets report
+        a length near sys.maxsize: that is no length)."""
+        try:
+            length = len(self.source) if hasattr(self.source, "__len__") else None
+        except TypeError:  # a tf.data.Dataset of unknown length, and the like
+            return None
+        return None if length is None or length >= 2 ** 60 else length
+
+    def close(self) -> None:
+        """Release what the source holds for the call (nothing here; see adapters.py)."""
 
     def _check(self, batch) -> ArrayData:
         if isinstance(batch, list):
@@ -283,11 +311,24 @@ class BatchSource:
         return steps if steps is not None else self.length
 
     def batches(self, steps: int | None = None, x_only: bool = False):
-        """The next epoch's device batches: at most `steps`, else until the source ends."""
+        """The next epoch's device batches: at most `steps`, else until the source ends.
+
+        With `steps`, a re-iterable source goes on where the last epoch stopped (as Keras
+        does), and through a fresh pass when it runs out, as in-memory data does; without,
+        each epoch is one whole pass."""
         if self._first_pending:
             self._first_pending = False
             self._iterator = itertools.chain([self._first], self._iterator)
-        elif self.reiterable:
-            self._iterator = iter(self.source)
-        for batch in itertools.islice(self._iterator, steps):  # takes no batch beyond `steps`
+        elif self.reiterable and steps is None:
+            self._iterator = self._fresh_iterator()
+        taken, fresh = 0, False
+        while steps is None or taken < steps:  # takes no batch beyond `steps`
+            try:
+                batch = next(self._iterator)
+            except StopIteration:
+                if steps is None or not self.reiterable or fresh:
+                    return
+                self._iterator, fresh = self._fresh_iterator(), True
+                continue
+            taken, fresh = taken + 1, False
             yield self._check(batch).step_inputs(x_only)
