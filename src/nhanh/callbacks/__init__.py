@@ -9,11 +9,12 @@ from nhanh.callbacks.learning_rate import LearningRateScheduler, ReduceLROnPlate
 from nhanh.callbacks.progbar_logger import ProgbarLogger
 from nhanh.callbacks.remote_monitor import RemoteMonitor
 from nhanh.callbacks.swap_ema_weights import SwapEMAWeights
+from nhanh.callbacks.tensorboard import TensorBoard
 from nhanh.callbacks.terminate_on_nan import TerminateOnNaN
 
 __all__ = ["CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History", "LambdaCallback",
            "LearningRateScheduler", "ProgbarLogger", "ReduceLROnPlateau", "RemoteMonitor",
-           "SwapEMAWeights", "TerminateOnNaN"]
+           "SwapEMAWeights", "TensorBoard", "TerminateOnNaN"]
 
 
 from nhanh import keras_names as _keras_names  # noqa: E402
