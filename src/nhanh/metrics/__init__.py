@@ -15,7 +15,10 @@ from nhanh import losses as _losses
 from nhanh import registry
 from nhanh.losses import (
     binary_crossentropy,
+    binary_focal_crossentropy,
     categorical_crossentropy,
+    categorical_focal_crossentropy,
+    categorical_hinge,
     hinge,
     huber,
     kl_divergence,
@@ -45,6 +48,7 @@ from nhanh.metrics.accuracy_metrics import (
 from nhanh.metrics.loss_metrics import (
     BinaryCrossentropy,
     CategoricalCrossentropy,
+    CategoricalHinge,
     CosineSimilarity,
     Hinge,
     KLDivergence,
@@ -92,7 +96,7 @@ CLASSES: dict[str, type] = {c.__name__: c for c in (
     MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
     MeanSquaredLogarithmicError, RootMeanSquaredError, LogCoshError, CosineSimilarity,
     BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy, KLDivergence,
-    Poisson, Hinge, SquaredHinge,
+    Poisson, Hinge, SquaredHinge, CategoricalHinge,
     AUC, Precision, Recall, TruePositives, TrueNegatives, FalsePositives, FalseNegatives,
     PrecisionAtRecall, RecallAtPrecision, SensitivityAtSpecificity, SpecificityAtSensitivity,
     F1Score, FBetaScore, IoU, MeanIoU, BinaryIoU, OneHotIoU, OneHotMeanIoU, R2Score,

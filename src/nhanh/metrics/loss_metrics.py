@@ -240,3 +240,17 @@ class SquaredHinge(MeanMetricWrapper):
 
     def __init__(self, name="squared_hinge", dtype=None):
         super().__init__(losses.squared_hinge, name=name, dtype=dtype)
+
+
+class CategoricalHinge(MeanMetricWrapper):
+    """Running mean of the categorical hinge loss (one-hot labels, a margin of 1).
+
+    Args:
+        name: Name of the metric (the key in the training logs).
+        dtype: Dtype of the accumulators and the result; `None` uses `nhanh.config.floatx()`.
+    """
+
+    _direction = "down"  # an error: lower is better
+
+    def __init__(self, name="categorical_hinge", dtype=None):
+        super().__init__(losses.categorical_hinge, name=name, dtype=dtype)
