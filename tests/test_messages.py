@@ -27,7 +27,8 @@ FAMILIES = [
     (activations.get, "relux", "activation", "activations", "relu", None),
     (initializers.get, "glorot_unifrom", "initializer", "initializers", "glorot_uniform",
      None),
-    (optimizers.get, "adm", "optimizer", "optimizers", "adam", len(set(optimizers.ALL_OPTIMIZERS.values()))),
+    (optimizers.get, "adm", "optimizer", "optimizers", "adam",
+     len(set(optimizers.ALL_OPTIMIZERS.values()) - set(optimizers._WRAPPERS))),  # by name
     (regularizers.get, "l22", "regularizer", "regularizers", "l2", None),
     (constraints.get, "max_nrm", "constraint", "constraints", "max_norm", None),
 ]

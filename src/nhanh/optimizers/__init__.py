@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from nhanh import registry
-from nhanh.optimizers import schedules
+from nhanh.optimizers import legacy, schedules
 from nhanh.optimizers.adadelta import Adadelta
 from nhanh.optimizers.adafactor import Adafactor
 from nhanh.optimizers.adagrad import Adagrad
@@ -19,15 +19,21 @@ from nhanh.optimizers.adamw import AdamW
 from nhanh.optimizers.ftrl import Ftrl
 from nhanh.optimizers.lamb import Lamb
 from nhanh.optimizers.lion import Lion
+from nhanh.optimizers.loss_scale_optimizer import LossScaleOptimizer
+from nhanh.optimizers.multi_optimizer import MultiOptimizer, OptimizerMap
+from nhanh.optimizers.muon import Muon
 from nhanh.optimizers.nadam import Nadam
 from nhanh.optimizers.optimizer import Optimizer
 from nhanh.optimizers.rmsprop import RMSprop
+from nhanh.optimizers.schedule_free_adamw import ScheduleFreeAdamW
 from nhanh.optimizers.sgd import SGD
 
 ALL_OPTIMIZERS: dict[str, type[Optimizer]] = {
     c.__name__: c for c in (SGD, Adam, RMSprop, Adagrad, AdamW, Adamax, Nadam, Adadelta, Ftrl,
-                            Lion, Lamb, Adafactor)
+                            Lion, Lamb, Adafactor, Muon, ScheduleFreeAdamW, LossScaleOptimizer,
+                            MultiOptimizer)
 }
+_WRAPPERS = (LossScaleOptimizer, MultiOptimizer)  # made from other optimizers, not by name
 
 
 def serialize(optimizer: Optimizer) -> dict:
@@ -71,17 +77,24 @@ def get(identifier: Any) -> Optimizer:
     if isinstance(identifier, dict):
         return deserialize(identifier)
     if isinstance(identifier, str):
-        table = {name.lower(): cls for name, cls in ALL_OPTIMIZERS.items()}
+        if identifier.lower() in {"lossscaleoptimizer", "multioptimizer"}:
+            raise ValueError(f"Optimizer {identifier!r} wraps other optimizers, so a name alone "
+                             "cannot make one: create it, e.g. LossScaleOptimizer(Adam()), and "
+                             "pass the instance.")
+        table = {name.lower(): cls for name, cls in ALL_OPTIMIZERS.items()
+                 if cls not in _WRAPPERS}
         return registry.lookup("optimizer", identifier, table)()
+    names = [n.lower() for n, c in ALL_OPTIMIZERS.items() if c not in _WRAPPERS]
     raise ValueError(
         f"Could not interpret optimizer identifier {identifier!r} ({type(identifier).__name__}):"
-        f" pass a name ({', '.join(repr(n.lower()) for n in ALL_OPTIMIZERS)}), an Optimizer "
+        f" pass a name ({', '.join(map(repr, names))}), an Optimizer "
         "instance, or a config dict {'class_name': ..., 'config': {...}}."
     )
 
 
 __all__ = ["Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lamb", "Lion",
-           "Nadam", "Optimizer", "RMSprop", "SGD", "deserialize", "get", "schedules",
+           "LossScaleOptimizer", "MultiOptimizer", "Muon", "Nadam", "Optimizer", "OptimizerMap",
+           "RMSprop", "SGD", "ScheduleFreeAdamW", "deserialize", "get", "legacy", "schedules",
            "serialize"]
 
 

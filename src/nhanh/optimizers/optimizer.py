@@ -224,6 +224,11 @@ class Optimizer:
         """The shape of slot `name` of `variable` (Adafactor's factored slots differ)."""
         return variable.shape
 
+    def has_slot(self, name: str, variable: Variable) -> bool:
+        """Whether `variable` gets slot `name` at all (Muon gives Adam's velocity only to the
+        weights Adam updates); a slot it lacks is absent from `variables`."""
+        return True
+
     def build_extra(self, variables: list[Variable]) -> None:
         """Create state that belongs to no single weight (with `add_extra_variable`); called
         once, at the first build, after the slots."""
@@ -279,6 +284,8 @@ class Optimizer:
                 continue
             self._slots[v] = {}
             for n in names:
+                if n not in ("average", "gradient_accumulator") and not self.has_slot(n, v):
+                    continue
                 shape = v.shape if n in ("average", "gradient_accumulator") else \
                     tuple(self.slot_shape(n, v))
                 initial = 0.0 if n in ("average", "gradient_accumulator") else \
@@ -303,7 +310,7 @@ class Optimizer:
             out.append(self._lr_variable)
         for group in self._all_slot_groups():
             for v in self._model_variables:
-                out.extend(self._slots[v][n] for n in group)
+                out.extend(self._slots[v][n] for n in group if n in self._slots[v])
         return out + self._extra_variables
 
     # --- learning rate -------------------------------------------------------------------
@@ -429,7 +436,8 @@ class Optimizer:
         accumulators = [self._slots[v]["gradient_accumulator"] for v in variables]
         sums = [g + ops.cast(a.value, ops.dtype(g)) for g, a in zip(grads, accumulators)]
         kept = list(variables) + [self._slots[v][name] for v in variables
-                                  for group in self.slot_groups() for name in group]
+                                  for group in self.slot_groups() for name in group
+                                  if name in self._slots[v]]
         kept += self._extra_variables
         before = [v.value for v in kept]
         self._update([s / n for s in sums], variables, learning_rate, in_place=False)
