@@ -25,7 +25,7 @@ MODULES = (
     "nhanh", "nhanh.layers", "nhanh.models", "nhanh.callbacks", "nhanh.optimizers",
     "nhanh.optimizers.schedules", "nhanh.losses", "nhanh.metrics", "nhanh.activations",
     "nhanh.initializers", "nhanh.regularizers", "nhanh.constraints", "nhanh.utils", "nhanh.ops",
-    "nhanh.random", "nhanh.config",
+    "nhanh.random", "nhanh.config", "nhanh.preprocessing", "nhanh.datasets", "nhanh.wrappers",
 )
 
 _ENTRY = re.compile(r"(\*{0,2})([A-Za-z_]\w*)\s*(\([^)]*\))?\s*:")

@@ -39,9 +39,9 @@ def test_arguments_missing_modules_and_private_paths(tmp_path):
     out = _run(["args.py", "--epochs", "3"], tmp_path, "jax")
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "['--epochs', '3'] nhanh.layers.dense"
-    (tmp_path / "missing.py").write_text("import keras.datasets\n")
+    (tmp_path / "missing.py").write_text("import keras.quantizers\n")
     out = _run(["missing.py"], tmp_path, "jax")
-    assert "`datasets` is part of Keras 3's API (keras.datasets) but not of nhanh yet" in \
+    assert "`quantizers` is part of Keras 3's API (keras.quantizers) but not of nhanh yet" in \
         out.stderr
     (tmp_path / "private.py").write_text("import keras.src.layers\n")
     assert "Keras's private code" in _run(["private.py"], tmp_path, "jax").stderr

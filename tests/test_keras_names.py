@@ -17,7 +17,8 @@ pytestmark = pytest.mark.engine_independent
 HOOKED = ["nhanh", "nhanh.activations", "nhanh.callbacks", "nhanh.config", "nhanh.constraints",
           "nhanh.initializers", "nhanh.layers", "nhanh.losses", "nhanh.metrics", "nhanh.models",
           "nhanh.ops", "nhanh.optimizers", "nhanh.optimizers.schedules", "nhanh.random",
-          "nhanh.regularizers", "nhanh.utils"]
+          "nhanh.regularizers", "nhanh.utils", "nhanh.datasets", "nhanh.preprocessing",
+          "nhanh.preprocessing.image", "nhanh.preprocessing.sequence"]
 
 
 def shown(error: BaseException) -> str:

@@ -16,16 +16,36 @@ from nhanh import (
     regularizers,
     utils,
 )
+from nhanh import tree
+from nhanh.device import device
+from nhanh.function import Function, Operation
+from nhanh.initializers import Initializer
 from nhanh.keras_alias import as_keras
-from nhanh.layers import Input, Layer
+from nhanh.layers import Input, InputSpec, Layer
+from nhanh.layers.symbolic import SymbolicTensor as KerasTensor
+from nhanh.losses import Loss
+from nhanh.metrics import Metric
 from nhanh.models import Model, Sequential
+from nhanh.optimizers import Optimizer
+from nhanh.regularizers import Regularizer
+from nhanh.gradient_checkpointing import RematScope, remat
+from nhanh.scopes import StatelessScope, SymbolicScope, name_scope
 from nhanh.variables import Variable
 
 __version__ = "0.1.0"
 
-__all__ = ["Input", "Layer", "Model", "Sequential", "Variable", "activations", "as_keras",
-           "callbacks", "config", "constraints", "initializers", "layers", "losses", "metrics",
-           "models", "ops", "optimizers", "random", "regularizers", "utils"]
+
+def version() -> str:
+    """nhanh's version string (Keras's `keras.version()` gives Keras's)."""
+    return __version__
+
+
+__all__ = ["Function", "Initializer", "Input", "InputSpec", "KerasTensor", "Layer", "Loss",
+           "Metric", "Model", "Operation", "Optimizer", "Regularizer", "RematScope",
+           "Sequential", "StatelessScope", "SymbolicScope", "Variable", "activations",
+           "as_keras", "callbacks", "config", "constraints", "device", "initializers", "layers",
+           "losses", "metrics", "models", "name_scope", "ops", "optimizers", "random",
+           "regularizers", "remat", "tree", "utils", "version"]
 
 
 from nhanh import keras_names as _keras_names  # noqa: E402

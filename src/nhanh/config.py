@@ -168,6 +168,159 @@ def set_image_data_format(value: str) -> None:
     _image_data_format = value
 
 
+# --- Keras's other global switches ----------------------------------------------------------
+# Each is a flag that the code it concerns reads when it runs: the progress output
+# (training/progress.py), fit (max_epochs, max_steps_per_epoch), the attention layers (flash
+# attention), the loader (unsafe deserialization).
+
+_interactive_logging = True
+_traceback_filtering = True
+_flash_attention: bool | None = None  # None: each layer decides (Keras's default)
+_unsafe_deserialization = False
+_max_epochs: int | None = int(os.environ["KERAS_MAX_EPOCHS"]) \
+    if os.environ.get("KERAS_MAX_EPOCHS") else None
+_max_steps_per_epoch: int | None = int(os.environ["KERAS_MAX_STEPS_PER_EPOCH"]) \
+    if os.environ.get("KERAS_MAX_STEPS_PER_EPOCH") else None
+
+
+def enable_interactive_logging() -> None:
+    """Print progress bars and messages to stdout (the default)."""
+    global _interactive_logging
+    _interactive_logging = True
+
+
+def disable_interactive_logging() -> None:
+    """Send progress output to the `nhanh` logger (Python's `logging`, level INFO) instead
+    of stdout: for jobs whose output goes to log files, not a terminal."""
+    global _interactive_logging
+    _interactive_logging = False
+
+
+def is_interactive_logging_enabled() -> bool:
+    """Whether progress output goes to stdout (True) or to the `nhanh` logger (False)."""
+    return _interactive_logging
+
+
+def enable_traceback_filtering() -> None:
+    """Ask for shortened tracebacks (the default). Kept for Keras code that calls it: nhanh
+    raises its errors where they happen, so there are no internal frames to filter."""
+    global _traceback_filtering
+    _traceback_filtering = True
+
+
+def disable_traceback_filtering() -> None:
+    """Ask for full tracebacks (nhanh's are full either way; see enable_traceback_filtering)."""
+    global _traceback_filtering
+    _traceback_filtering = False
+
+
+def is_traceback_filtering_enabled() -> bool:
+    """The switch set by enable_/disable_traceback_filtering (True by default)."""
+    return _traceback_filtering
+
+
+def enable_flash_attention() -> None:
+    """Let attention layers use a fused (flash) attention kernel where the engine has one.
+
+    Like Keras, this permits it; the inputs' dtype and layout still decide.
+    """
+    global _flash_attention
+    _flash_attention = True
+
+
+def disable_flash_attention() -> None:
+    """Make attention layers use the plain softmax(QK^T)V computation."""
+    global _flash_attention
+    _flash_attention = False
+
+
+def is_flash_attention_enabled() -> bool | None:
+    """`True` or `False` once set; `None` (the default) lets each layer choose, as Keras."""
+    return _flash_attention
+
+
+def enable_unsafe_deserialization() -> None:
+    """Let model loading run code stored in files (Lambda layers' bytecode): only for files
+    you trust. The loader reads `is_unsafe_deserialization_enabled()`."""
+    global _unsafe_deserialization
+    _unsafe_deserialization = True
+
+
+def is_unsafe_deserialization_enabled() -> bool:
+    """Whether enable_unsafe_deserialization() was called (not in Keras's API)."""
+    return _unsafe_deserialization
+
+
+def is_nnx_enabled() -> bool:
+    """Always False: Flax NNX is a Keras-on-JAX option that makes layers Flax modules; nhanh
+    keeps layers engine-neutral and does not depend on Flax."""
+    return False
+
+
+def _positive_or_none(value, name: str) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                              or value < 1):
+        raise ValueError(f"{name} must be a positive int or None (no cap), got {value!r}.")
+    return value
+
+
+def set_max_epochs(max_epochs: int | None) -> None:
+    """Cap every `fit` at this many epochs (a debugging aid; also KERAS_MAX_EPOCHS).
+
+    Args:
+        max_epochs: A positive int, or `None` to remove the cap.
+    """
+    global _max_epochs
+    _max_epochs = _positive_or_none(max_epochs, "max_epochs")
+
+
+def max_epochs() -> int | None:
+    """The cap set by set_max_epochs (or KERAS_MAX_EPOCHS), or None."""
+    return _max_epochs
+
+
+def set_max_steps_per_epoch(max_steps_per_epoch: int | None) -> None:
+    """Cap the batches of each epoch of `fit`, `evaluate` and `predict` (a debugging aid;
+    also KERAS_MAX_STEPS_PER_EPOCH).
+
+    Args:
+        max_steps_per_epoch: A positive int, or `None` to remove the cap.
+    """
+    global _max_steps_per_epoch
+    _max_steps_per_epoch = _positive_or_none(max_steps_per_epoch, "max_steps_per_epoch")
+
+
+def max_steps_per_epoch() -> int | None:
+    """The cap set by set_max_steps_per_epoch (or KERAS_MAX_STEPS_PER_EPOCH), or None."""
+    return _max_steps_per_epoch
+
+
+def capped_epochs(epochs: int) -> int:
+    """`epochs`, lowered to max_epochs() with a warning, as Keras's fit does.
+
+    Args:
+        epochs: The epochs `fit` was asked for.
+    """
+    if _max_epochs and _max_epochs < epochs:
+        warnings.warn(f"Limiting epochs to {_max_epochs} (nhanh.config.set_max_epochs).",
+                      stacklevel=3)
+        return _max_epochs
+    return epochs
+
+
+def capped_steps(steps: int | None) -> int | None:
+    """`steps`, lowered to max_steps_per_epoch() with a warning.
+
+    Args:
+        steps: The steps per epoch asked for; None means the whole data.
+    """
+    if _max_steps_per_epoch and (not steps or _max_steps_per_epoch < steps):
+        warnings.warn(f"Limiting steps_per_epoch to {_max_steps_per_epoch} "
+                      "(nhanh.config.set_max_steps_per_epoch).", stacklevel=3)
+        return _max_steps_per_epoch
+    return steps
+
+
 from nhanh import keras_names as _keras_names  # noqa: E402
 
 __getattr__ = _keras_names.module_getattr(__name__)  # Keras names nhanh lacks say so

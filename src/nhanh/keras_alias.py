@@ -7,7 +7,7 @@ for other processes: a real Keras installed beside nhanh stays what every other 
 `python -m nhanh SCRIPT.py [ARGS]` (nhanh/__main__.py) runs a script with the hook installed.
 The engine is NHANH_BACKEND's, else KERAS_BACKEND's (see nhanh.config).
 
-A Keras module nhanh has no counterpart for yet (keras.datasets, say) fails to import with a
+A Keras module nhanh has no counterpart for yet (keras.quantizers, say) fails to import with a
 message that says so, and Keras's private tree (keras.src...) is refused: a program that
 reaches into it needs Keras itself.
 """

@@ -24,6 +24,7 @@ is the engine's, and training replaces it.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import numpy as np
@@ -79,6 +80,25 @@ class StatelessScope:
         _thread.stack.remove(self)
 
 
+def open_scopes() -> list[StatelessScope]:
+    """This thread's open StatelessScopes, outermost first."""
+    return list(_thread.stack)
+
+
+@contextlib.contextmanager
+def reentered(scopes: list[StatelessScope]):
+    """Open again those of `scopes` that are closed now (for code replayed later, such as a
+    checkpointed block recomputed in the backward pass)."""
+    closed = [scope for scope in scopes if scope not in _thread.stack]
+    for scope in closed:
+        scope.__enter__()
+    try:
+        yield
+    finally:
+        for scope in reversed(closed):
+            scope.__exit__(None, None, None)
+
+
 def in_stateless_scope() -> bool:
     """Whether this thread is inside a StatelessScope."""
     return bool(_thread.stack)
@@ -125,6 +145,9 @@ class Variable:
                 "build the model (call it once, or give it an input shape) before training.")
         self._backend = _backend.get()
         self.name = name
+        from nhanh.scopes import scoped_path  # Keras's path: open name_scopes + name
+
+        self.path = scoped_path(name)
         self.trainable = trainable
         self.regularizer = regularizer
         self.constraint = constraint

@@ -158,3 +158,69 @@ def get() -> types.ModuleType:
 
 def loaded(name: str) -> types.ModuleType | None:
     return _loaded.get(name)
+
+
+# --- keras.backend's public names ---------------------------------------------------------------
+# Keras users call these as `keras.backend.floatx()` and so on. They are settings and dtype
+# helpers, not engine functions: each delegates to the module that owns the concept (config,
+# dtypes, naming, utils.session), imported inside the function because those modules sit above
+# this engine-loading layer.
+
+floatx = config.floatx
+set_floatx = config.set_floatx
+epsilon = config.epsilon
+set_epsilon = config.set_epsilon
+image_data_format = config.image_data_format
+set_image_data_format = config.set_image_data_format
+backend = config.backend
+
+
+def clear_session(free_memory: bool = True) -> None:
+    """Reset default layer names and the global random generator (see nhanh.utils)."""
+    from nhanh.utils.session import clear_session as _clear
+
+    _clear(free_memory=free_memory)
+
+
+def get_uid(prefix: str = "") -> int:
+    """1, 2, 3, ... on successive calls with the same `prefix`; shares the counter that default
+    layer names ('dense', 'dense_1', ...) come from, as in Keras."""
+    from nhanh import naming
+
+    naming.unique_name(prefix)
+    return naming._counts[prefix]
+
+
+def is_keras_tensor(x) -> bool:
+    """Whether `x` is a symbolic tensor (from `Input` or a layer called on one)."""
+    from nhanh.layers.symbolic import SymbolicTensor
+
+    return isinstance(x, SymbolicTensor)
+
+
+def standardize_dtype(dtype) -> str:
+    """A dtype in any spelling (NumPy, JAX, PyTorch, Python type) as Keras's name for it."""
+    from nhanh.utils.dtype_utils import standardize_dtype as _standardize
+
+    return _standardize(dtype)
+
+
+def result_type(*dtypes) -> str:
+    """The dtype of an operation on `dtypes`, by Keras 3's promotion rules (nhanh.dtypes)."""
+    from nhanh import dtypes as _dtypes
+
+    return _dtypes.result_type(*dtypes)
+
+
+def is_float_dtype(dtype) -> bool:
+    """Whether `dtype` is a floating-point dtype (bfloat16 included)."""
+    from nhanh import dtypes as _dtypes
+
+    return _dtypes.is_float_dtype(dtype)
+
+
+def is_int_dtype(dtype) -> bool:
+    """Whether `dtype` is a signed or unsigned integer dtype."""
+    from nhanh import dtypes as _dtypes
+
+    return _dtypes.is_int_dtype(dtype)

@@ -13,6 +13,7 @@ from nhanh import backend as _backend
 from nhanh import config, initializers, naming, ops
 from nhanh import constraints as _constraints
 from nhanh import regularizers as _regularizers
+from nhanh import gradient_checkpointing as _remat
 from nhanh.layers import symbolic
 from nhanh.random import SeedGenerator
 from nhanh.variables import Variable
@@ -114,6 +115,8 @@ class Layer:
                                                      batch_input_shape)
         self._call_losses: list = []
         self._inbound_nodes: list[symbolic.Node] = []
+        # As in Keras, the RematScope open when the layer is made decides its checkpointing.
+        self._remat_mode = _remat.get_current_remat_mode()
 
     def __init_subclass__(cls, **kwargs):
         """A subclass's build() marks the layer built, however it is called (as in Keras)."""
@@ -274,13 +277,45 @@ class Layer:
         set_plain(self, "_call_losses", [])
         set_plain(self, "_calling", True)
         try:
-            outputs = self.call(inputs, *args, **kwargs)
+            if self._remat_mode is None:
+                outputs = self.call(inputs, *args, **kwargs)
+            else:
+                outputs = self._rematerialized_call(inputs, shape, args, kwargs)
         finally:
             set_plain(self, "_calling", False)
         if self.activity_regularizer is not None:
             self.add_loss(self.activity_regularizer(outputs) / ops.cast(
                 ops.shape(outputs)[0], "float32"))
         return outputs
+
+    def _rematerialized_call(self, inputs, shape, args: tuple, kwargs: dict):
+        """call() under the layer's RematScope: recomputed in the backward pass when the
+        scope's mode picks this layer (Keras's rules: every layer, the named ones, those with
+        large outputs, or only the activation function)."""
+        scope = self._remat_mode
+        activation = getattr(self, "activation", None)
+        if scope.mode == "activations":
+            if activation is None:
+                return self.call(inputs, *args, **kwargs)
+            object.__setattr__(self, "activation", _remat.remat(activation))
+            try:
+                return self.call(inputs, *args, **kwargs)
+            finally:
+                object.__setattr__(self, "activation", activation)
+        picked = scope.mode == "full" or (
+            scope.mode == "list_of_layers" and self.name in scope.layer_names)
+        if scope.mode == "larger_than":
+            try:
+                out_shape = self.compute_output_shape(shape)
+            except Exception:  # a layer that cannot tell its output shape is not picked
+                out_shape = None
+            picked = symbolic.is_shape(out_shape) and \
+                math.prod(d or 1 for d in out_shape) > scope.output_size_threshold
+        if not picked:
+            return self.call(inputs, *args, **kwargs)
+        # Only the inputs are the checkpointed function's arguments; flags such as
+        # `training` stay Python values.
+        return _remat.remat(lambda x: self.call(x, *args, **kwargs))(inputs)
 
     def add_loss(self, loss) -> None:
         """Add a term to the training loss from call() (e.g. an activity penalty)."""

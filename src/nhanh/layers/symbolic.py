@@ -13,7 +13,18 @@ from nhanh import backend as _backend
 
 
 class SymbolicTensor:
-    """A placeholder with a shape and dtype, produced by Input() or by a layer's symbolic call."""
+    """A placeholder with a shape and dtype, produced by Input() or by a layer's symbolic call.
+
+    Also `nhanh.KerasTensor`, Keras's name for it.
+
+    Args:
+        shape: Tuple of ints, `None` for an unknown size (the batch axis).
+        dtype: Dtype name.
+        node: The layer call that produced it (None for an Input).
+        index: Which of that call's outputs it is.
+        name: Name of the tensor.
+        source_layer: The layer it came from (defaults to the node's layer).
+    """
 
     def __init__(self, shape: tuple, dtype: str, node: "Node | None" = None, index: int = 0,
                  name: str | None = None, source_layer=None):

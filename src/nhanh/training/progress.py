@@ -12,6 +12,7 @@ one line per epoch without a bar, in Keras 3's layout:
 
 from __future__ import annotations
 
+import logging
 import math
 import sys
 import time
@@ -59,7 +60,8 @@ class Progbar:
         self.width, self.interval, self.unit_name = width, interval, unit_name
         self.stream = stream or sys.stdout
         self.verbose = verbose
-        self.interactive = verbose == 1 and is_interactive(self.stream)
+        self.interactive = verbose == 1 and is_interactive(self.stream) and \
+            _to_stream()
         self.start = time.perf_counter()
         self._last_draw = 0.0
         self._drawn_width = 0
@@ -102,11 +104,28 @@ class Progbar:
         return f"{current:>{digits}}/{target} [{bar}]"
 
     def _write(self, text: str) -> None:
-        self.stream.write(text)
-        self.stream.flush()
+        write(text, self.stream)
 
 
 def print_epoch_header(epoch: int, epochs: int, stream=None) -> None:
-    stream = stream or sys.stdout
-    stream.write(f"Epoch {epoch + 1}/{epochs}\n")
-    stream.flush()
+    write(f"Epoch {epoch + 1}/{epochs}\n", stream or sys.stdout)
+
+
+def _to_stream() -> bool:
+    from nhanh import config
+
+    return config.is_interactive_logging_enabled()
+
+
+def write(text: str, stream=None) -> None:
+    """Progress output: to `stream` (stdout), or, after
+    nhanh.config.disable_interactive_logging(), to the `nhanh` logger (INFO), one record per
+    line, as Keras's io_utils does."""
+    if _to_stream():
+        stream = stream or sys.stdout
+        stream.write(text)
+        stream.flush()
+        return
+    line = text.replace("\r", "").strip()
+    if line:
+        logging.getLogger("nhanh").info(line)

@@ -10,11 +10,13 @@ from typing import Any
 import numpy as np
 
 from nhanh import backend as _backend
+from nhanh import config
 from nhanh import ops
 from nhanh import optimizers as _optimizers
 from nhanh import random as _random
 from nhanh.callbacks import CallbackList, History, ProgbarLogger
 from nhanh.training import loops, progress
+from nhanh.training.adapters import batch_source, closes_sources
 from nhanh.training.compile_config import CompileConfig
 from nhanh.training.data import ArrayData, BatchSource, is_batch_source
 from nhanh.training.loops import sorted_logs, to_floats
@@ -43,18 +45,20 @@ def _check_positive_int(value, name: str, allow_none: bool = True):
 CPU_FUSE_LIMIT = 2 ** 17
 
 
-def _data(x, y, sample_weight, class_weight, what: str):
-    """ArrayData for arrays; a BatchSource for generators, iterators and DataLoaders."""
+def _data(x, y, sample_weight, class_weight, what: str, shuffle: bool | str = False):
+    """ArrayData for arrays; a BatchSource for generators, iterators, DataLoaders, PyDatasets
+    and tf.data / grain datasets (training/adapters.py)."""
     if not is_batch_source(x):
         return ArrayData(x, y, sample_weight, class_weight, what=what)
     given = [n for n, v in (("y", y), ("sample_weight", sample_weight)) if v is not None]
     if given:
         raise ValueError(f"{', '.join(given)} cannot be given with a generator or DataLoader "
                          "as x: let each batch be (x, y) or (x, y, sample_weight).")
-    return BatchSource(x, what, class_weight)
+    return batch_source(x, what, class_weight, shuffle)
 
 
 def _num_steps(data, batch_size: int, steps: int | None):
+    steps = config.capped_steps(steps)  # nhanh.config.set_max_steps_per_epoch, as Keras
     if isinstance(data, BatchSource):
         return data.num_batches(steps)
     total = data.num_batches(batch_size)
@@ -208,6 +212,7 @@ class Trainer(StepAPI):
             self.build(input_shape)
 
     # --- fit -------------------------------------------------------------------------------
+    @closes_sources
     def fit(self, x=None, y=None, batch_size: int | None = None, epochs: int = 1,
             verbose: Any = "auto", callbacks=None, validation_split: float = 0.0,
             validation_data=None, shuffle: bool | str = True, class_weight=None,
@@ -220,6 +225,8 @@ class Trainer(StepAPI):
         batch_size = _check_positive_int(batch_size, "batch_size") or 32
         epochs = _check_positive_int(epochs, "epochs")
         steps_per_epoch = _check_positive_int(steps_per_epoch, "steps_per_epoch")
+        # Debugging caps (nhanh.config.set_max_epochs / set_max_steps_per_epoch), as Keras.
+        epochs, steps_per_epoch = config.capped_epochs(epochs), config.capped_steps(steps_per_epoch)
         if not isinstance(initial_epoch, int) or not 0 <= initial_epoch:
             raise ValueError(f"initial_epoch must be a non-negative integer, got {initial_epoch!r}.")
         if not isinstance(validation_split, (int, float)) or not 0 <= validation_split < 1:
@@ -227,10 +234,11 @@ class Trainer(StepAPI):
         if shuffle not in (True, False, "batch"):
             raise ValueError(f"shuffle must be True, False or 'batch', got {shuffle!r}.")
         # Class weights reach only the training rows, after validation_split (as in Keras).
-        data = _data(x, y, sample_weight, class_weight if validation_split == 0 else None, "x")
+        data = _data(x, y, sample_weight, class_weight if validation_split == 0 else None, "x",
+                     shuffle)
         val_data = None
         if validation_data is not None:
-            val_data = BatchSource(validation_data, "validation_data") \
+            val_data = batch_source(validation_data, "validation_data") \
                 if is_batch_source(validation_data) else \
                 ArrayData(*_unpack_validation(validation_data), what="validation x")
         elif validation_split:
@@ -288,10 +296,11 @@ class Trainer(StepAPI):
                     data.host_batches(data.order(shuffle, rng, batch_size), batch_size, num_steps)
                 logs, done = loops.train_batches(self, steps, batches, bar, cbs,
                                                  cbs.wants_batch_logs)
+                batches.close()  # ends a PyDataset's epoch (on_epoch_end) even when cut short
                 if not done:
                     warnings.warn("The data source ran out of batches; training stops. Give "
                                   "a source that repeats, or steps_per_epoch * epochs batches.",
-                                  RuntimeWarning, stacklevel=2)
+                                  RuntimeWarning, stacklevel=3)  # past closes_sources
                     break
             else:
                 logs, done = loops.train_epoch(self, steps, arrays,
@@ -304,7 +313,7 @@ class Trainer(StepAPI):
                     f"The loss became {epoch_logs['loss']} during epoch {epoch + 1}. Training "
                     "diverged: lower the learning rate, check the data for NaN or infinite "
                     "values, or add nhanh.callbacks.TerminateOnNaN() to stop at the first bad "
-                    "batch.", RuntimeWarning, stacklevel=2)
+                    "batch.", RuntimeWarning, stacklevel=3)  # past closes_sources
             if val_data is not None and (epoch + 1) % validation_freq == 0:
                 val_logs = self._evaluate_data(val_data, validation_batch_size or batch_size,
                                                validation_steps, verbose=0, callbacks=cbs)
@@ -322,6 +331,7 @@ class Trainer(StepAPI):
         return history
 
     # --- evaluate / predict ----------------------------------------------------------------
+    @closes_sources
     def evaluate(self, x=None, y=None, batch_size: int | None = None, verbose: Any = "auto",
                  sample_weight=None, steps: int | None = None, callbacks=None,
                  return_dict: bool = False):
@@ -346,8 +356,9 @@ class Trainer(StepAPI):
         per_batch = cbs.wants_batch_logs or _overrides(self, "test_step") or \
             not self._fuse_steps(batch_size)
         if not _on_device(data, per_batch):
-            logs, done = loops.test_batches(compiled, _host_batches(data, batch_size, num_steps),
-                                            bar, cbs, cbs.wants_batch_logs)
+            batches = _host_batches(data, batch_size, num_steps)
+            logs, done = loops.test_batches(compiled, batches, bar, cbs, cbs.wants_batch_logs)
+            batches.close()
         else:
             logs, done = loops.test_pass(self, compiled, data.on_device(), data.num_samples,
                                          batch_size, num_steps, bar, cbs, per_batch)
@@ -363,6 +374,7 @@ class Trainer(StepAPI):
         values = [logs[n] for n in self._compile_config.result_order(list(logs))]
         return values[0] if len(values) == 1 else values
 
+    @closes_sources
     def predict(self, x, batch_size: int | None = None, verbose: Any = "auto",
                 steps: int | None = None, callbacks=None):
         """Model outputs for x, as numpy arrays, computed batch by batch."""
@@ -376,9 +388,9 @@ class Trainer(StepAPI):
         bar = progress.Progbar(num_steps, verbose)
         per_batch = cbs.wants_batch_logs or not self._fuse_steps(batch_size)
         if not _on_device(data, per_batch):
-            outputs = loops.predict_batches(
-                compiled, _host_batches(data, batch_size, num_steps, x_only=True), cbs,
-                cbs.wants_batch_logs)
+            batches = _host_batches(data, batch_size, num_steps, x_only=True)
+            outputs = loops.predict_batches(compiled, batches, cbs, cbs.wants_batch_logs)
+            batches.close()
         else:
             outputs = loops.predict_pass(compiled, data.on_device()[0], data.num_samples,
                                          batch_size, num_steps, cbs, per_batch)

@@ -2,6 +2,7 @@
 torch.compile), optimizer updates in place."""
 
 from nhanh.backend.torch import conv, nn, numpy, random, rnn
+from nhanh.backend.torch.placement import device_scope, remat
 from nhanh.backend.torch.update_rules import RULES as update_rules
 from nhanh.backend.torch.core import (
     NAME,
