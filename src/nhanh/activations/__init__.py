@@ -9,9 +9,10 @@ from typing import Callable
 
 from nhanh import registry
 from nhanh.activations.activations import (
-    ALL_FUNCTIONS, elu, exponential, gelu, hard_sigmoid, hard_silu, hard_swish, leaky_relu,
-    linear, log_softmax, mish, relu, relu6, selu, sigmoid, silu, softmax, softplus, softsign,
-    swish, tanh,
+    ALL_FUNCTIONS, celu, elu, exponential, gelu, glu, hard_shrink, hard_sigmoid, hard_silu,
+    hard_swish, hard_tanh, leaky_relu, linear, log_sigmoid, log_softmax, mish, relu, relu6, selu,
+    sigmoid, silu, soft_shrink, softmax, softplus, softsign, sparse_plus, sparse_sigmoid,
+    sparsemax, squareplus, swish, tanh, tanh_shrink, threshold,
 )
 
 _BY_NAME: dict[str, Callable] = {fn.__name__: fn for fn in ALL_FUNCTIONS}
@@ -77,9 +78,11 @@ def get(identifier: str | dict | Callable | None) -> Callable:
 
 
 __all__ = [
-    "deserialize", "elu", "exponential", "gelu", "get", "hard_sigmoid", "hard_silu",
-    "hard_swish", "leaky_relu", "linear", "log_softmax", "mish", "relu", "relu6", "selu",
-    "serialize", "sigmoid", "silu", "softmax", "softplus", "softsign", "swish", "tanh",
+    "celu", "deserialize", "elu", "exponential", "gelu", "get", "glu", "hard_shrink",
+    "hard_sigmoid", "hard_silu", "hard_swish", "hard_tanh", "leaky_relu", "linear", "log_sigmoid",
+    "log_softmax", "mish", "relu", "relu6", "selu", "serialize", "sigmoid", "silu", "soft_shrink",
+    "softmax", "softplus", "softsign", "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus",
+    "swish", "tanh", "tanh_shrink", "threshold",
 ]
 
 

@@ -257,7 +257,161 @@ def mish(x):
     return ops.mish(x)
 
 
+def celu(x, alpha: float = 1.0):
+    """x for x >= 0, alpha * (exp(x / alpha) - 1) below: an ELU with slope 1 at 0 for any alpha.
+
+    Args:
+        x: Input tensor.
+        alpha: Positive float, the limit of -output for very negative inputs.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
+    return ops.celu(x, alpha=alpha)
+
+
+def glu(x, axis: int = -1):
+    """Gated linear unit: `x` split in halves a, b along `axis`, then a * sigmoid(b).
+
+    Args:
+        x: Input tensor whose size along `axis` is even.
+        axis: Int, the axis that is split.
+
+    Returns:
+        A tensor of `x`'s shape with `axis` halved.
+    """
+    return ops.glu(x, axis=axis)
+
+
+def hard_shrink(x, threshold: float = 0.5):
+    """x where |x| > threshold, else 0.
+
+    Args:
+        x: Input tensor.
+        threshold: Float, the half-width of the band around 0 that is zeroed.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
+    return ops.hard_shrink(x, threshold=threshold)
+
+
+def hard_tanh(x):
+    """x clipped to [-1, 1]: a tanh that costs a comparison.
+
+    Args:
+        x: Input tensor.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
+    return ops.hard_tanh(x)
+
+
+def log_sigmoid(x):
+    """log(sigmoid(x)), computed stably as -softplus(-x).
+
+    Args:
+        x: Input tensor.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
+    return ops.log_sigmoid(x)
+
+
+def soft_shrink(x, threshold: float = 0.5):
+    """x moved `threshold` towards 0, and 0 where |x| <= threshold.
+
+    Args:
+        x: Input tensor.
+        threshold: Float, the amount taken off |x|.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
+    return ops.soft_shrink(x, threshold=threshold)
+
+
+def sparse_plus(x):
+    """0 below -1, x above 1, (x + 1)^2 / 4 between: a softplus with exact zeros.
+
+    Args:
+        x: Input tensor.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
+    return ops.sparse_plus(x)
+
+
+def sparse_sigmoid(x):
+    """0 below -1, 1 above 1, (x + 1) / 2 between: a sigmoid with exact zeros and ones.
+
+    Args:
+        x: Input tensor.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
+    return ops.sparse_sigmoid(x)
+
+
+def sparsemax(x, axis: int = -1):
+    """A softmax that gives exact zeros: the projection of `x` onto the simplex along `axis`.
+
+    Args:
+        x: Input tensor.
+        axis: Int, the axis that sums to 1.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
+    return ops.sparsemax(x, axis=axis)
+
+
+def squareplus(x, b: float = 4):
+    """(x + sqrt(x^2 + b)) / 2: a smooth ReLU without exp or log.
+
+    Args:
+        x: Input tensor.
+        b: Non-negative float, the smoothness near 0.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
+    return ops.squareplus(x, b=b)
+
+
+def tanh_shrink(x):
+    """x - tanh(x).
+
+    Args:
+        x: Input tensor.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
+    return ops.tanh_shrink(x)
+
+
+def threshold(x, threshold, default_value):
+    """x where x > threshold, else `default_value` (both arguments required, as in Keras).
+
+    Args:
+        x: Input tensor.
+        threshold: Float; inputs at or below it are replaced.
+        default_value: Float, what replaces them.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
+    return ops.threshold(x, threshold, default_value)
+
+
 ALL_FUNCTIONS = (
     linear, relu, relu6, leaky_relu, sigmoid, tanh, softmax, log_softmax, elu, selu, softplus,
-    softsign, silu, gelu, hard_sigmoid, hard_silu, exponential, mish,
+    softsign, silu, gelu, hard_sigmoid, hard_silu, exponential, mish, celu, glu, hard_shrink,
+    hard_tanh, log_sigmoid, soft_shrink, sparse_plus, sparse_sigmoid, sparsemax, squareplus,
+    tanh_shrink, threshold,
 )

@@ -246,3 +246,210 @@ def safe_divide(x, y):
 from nhanh import keras_names as _keras_names  # noqa: E402
 
 __getattr__ = _keras_names.module_getattr(__name__)  # Keras names nhanh lacks say so
+
+
+# --- Keras 3's remaining activation ops (issue 10) -----------------------------------------------
+# Written once here with the ops above, so both engines compute them the same way and autodiff
+# differentiates them; the names and arguments are keras.ops'. noqa: F821 marks the ops that the
+# OP_GROUPS loop defines.
+
+
+def celu(x, alpha: float = 1.0):
+    """x for x >= 0, alpha * (exp(x / alpha) - 1) below: an ELU whose slope is 1 at 0 for any
+    alpha, so it is continuously differentiable.
+
+    Args:
+        x: Input tensor.
+        alpha: Positive float, the limit of -output for very negative inputs.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
+    x = convert_to_tensor(x)
+    # exp of the clipped input: the unused branch never overflows, so no inf * 0 in gradients
+    negative = multiply(alpha, expm1(divide(minimum(x, 0.0), alpha)))  # noqa: F821
+    return add(maximum(x, 0.0), negative)  # noqa: F821
+
+
+def glu(x, axis: int = -1):
+    """Gated linear unit: `x` split in halves a, b along `axis`, then a * sigmoid(b).
+
+    Args:
+        x: Input tensor whose size along `axis` is even.
+        axis: Int, the axis that is split.
+
+    Returns:
+        A tensor of `x`'s shape with `axis` halved.
+    """
+    x = convert_to_tensor(x)
+    size = shape(x)[axis]
+    if size % 2:
+        raise ValueError(f"glu splits axis {axis} of x in two halves, so its size must be even; "
+                         f"got x of shape {shape(x)}. Pad that axis or pick another `axis`.")
+    a, b = split(x, 2, axis=axis)  # noqa: F821
+    return multiply(a, sigmoid(b))  # noqa: F821
+
+
+def hard_shrink(x, threshold: float = 0.5):
+    """x where |x| > threshold, else 0.
+
+    Args:
+        x: Input tensor.
+        threshold: Float, the half-width of the band around 0 that is zeroed.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
+    x = convert_to_tensor(x)
+    return where(greater(abs(x), threshold), x, zeros_like(x))  # noqa: F821
+
+
+def hard_tanh(x):
+    """x clipped to [-1, 1]: a piecewise-linear tanh.
+
+    Args:
+        x: Input tensor.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
+    x = convert_to_tensor(x)
+    return where(greater(x, 1.0), ones_like(x),  # noqa: F821
+                 where(less(x, -1.0), -ones_like(x), x))  # noqa: F821
+
+
+def log_sigmoid(x):
+    """log(sigmoid(x)) = -softplus(-x), computed without taking the log of an underflowed
+    probability.
+
+    Args:
+        x: Input tensor.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
+    return negative(softplus(negative(convert_to_tensor(x))))  # noqa: F821
+
+
+def soft_shrink(x, threshold: float = 0.5):
+    """x moved `threshold` towards 0, and 0 where |x| <= threshold.
+
+    Args:
+        x: Input tensor.
+        threshold: Float, the amount taken off |x|.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
+    x = convert_to_tensor(x)
+    return where(greater(x, threshold), subtract(x, threshold),  # noqa: F821
+                 where(less(x, -threshold), add(x, threshold), zeros_like(x)))  # noqa: F821
+
+
+def sparse_plus(x):
+    """A softplus that is exactly 0 below -1 and exactly x above 1: (x + 1)^2 / 4 between.
+
+    Args:
+        x: Input tensor.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
+    x = convert_to_tensor(x)
+    middle = multiply(0.25, square(add(x, 1.0)))  # noqa: F821
+    return where(less_equal(x, -1.0), zeros_like(x),  # noqa: F821
+                 where(greater_equal(x, 1.0), x, middle))  # noqa: F821
+
+
+def sparse_sigmoid(x):
+    """A sigmoid that is exactly 0 below -1 and exactly 1 above 1: (x + 1) / 2 between.
+
+    Args:
+        x: Input tensor.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
+    x = convert_to_tensor(x)
+    middle = multiply(0.5, add(x, 1.0))  # noqa: F821
+    return where(less_equal(x, -1.0), zeros_like(x),  # noqa: F821
+                 where(greater_equal(x, 1.0), ones_like(x), middle))  # noqa: F821
+
+
+def sparsemax(x, axis: int = -1):
+    """The Euclidean projection of `x` onto the probability simplex along `axis`: like softmax
+    it sums to 1, unlike softmax it gives exact zeros to low scores (Martins & Astudillo, 2016).
+
+    Args:
+        x: Input tensor of floats.
+        axis: Int, the axis that sums to 1.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
+    x = convert_to_tensor(x)
+    rank = ndim(x)
+    if not -rank <= axis < rank:
+        raise ValueError(f"sparsemax: `axis` must be in [{-rank}, {rank}) for x of shape "
+                         f"{shape(x)}, got axis={axis}.")
+    descending = negative(sort(negative(x), axis=axis))  # noqa: F821
+    cumulative = cumsum(descending, axis=axis)  # noqa: F821
+    n = shape(x)[axis]
+    ranks = reshape(arange(1, n + 1, dtype=dtype(x)),  # noqa: F821
+                    [n if i == axis % rank else 1 for i in range(rank)])
+    # k(x): how many of the sorted scores stay in the support.
+    support = greater(descending, divide(subtract(cumulative, 1.0), ranks))  # noqa: F821
+    k = sum(cast(support, dtype(x)), axis=axis, keepdims=True)  # noqa: F821
+    # tau = (sum of the k largest scores - 1) / k. Keras 3.15 sums the cumulative sums over
+    # the support instead, which is wrong whenever k > 1 (keras-team/keras#23425).
+    total = sum(where(support, descending, zeros_like(descending)),  # noqa: F821
+                axis=axis, keepdims=True)
+    tau = divide(subtract(total, 1.0), k)  # noqa: F821
+    return maximum(subtract(x, tau), 0.0)  # noqa: F821
+
+
+def squareplus(x, b: float = 4):
+    """(x + sqrt(x^2 + b)) / 2: a smooth ReLU made of a square root instead of exp and log.
+
+    Args:
+        x: Input tensor.
+        b: Non-negative float, the smoothness near 0 (b = 0 gives the ReLU).
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
+    x = convert_to_tensor(x)
+    return multiply(0.5, add(x, sqrt(add(square(x), b))))  # noqa: F821
+
+
+def tanh_shrink(x):
+    """x - tanh(x).
+
+    Args:
+        x: Input tensor.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
+    x = convert_to_tensor(x)
+    return subtract(x, tanh(x))  # noqa: F821
+
+
+def threshold(x, threshold, default_value):
+    """x where x > threshold, else `default_value`.
+
+    Args:
+        x: Input tensor.
+        threshold: Float; inputs at or below it are replaced.
+        default_value: Float, what replaces them.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
+    x = convert_to_tensor(x)
+    return where(greater(x, threshold), x, full_like(x, default_value))  # noqa: F821
+
+
+hard_swish = hard_silu  # noqa: F821  (Keras's other name for it)
+
+# --- end of the activation ops block --------------------------------------------------------------
