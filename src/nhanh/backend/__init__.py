@@ -75,7 +75,21 @@ NUMPY_OPS = (
     "isnan isinf isfinite reshape transpose expand_dims squeeze concatenate stack split tile "
     "repeat take take_along_axis broadcast_to flip zeros ones full zeros_like ones_like "
     "full_like arange eye linspace diag triu tril pad sort argsort top_k count_nonzero "
-    "nan_to_num swapaxes moveaxis slice slice_update"
+    "nan_to_num swapaxes moveaxis slice slice_update "
+    # the rest of keras.ops' numpy names (backend/torch/numpy_{arrays,math,stats}.py)
+    "array copy size empty empty_like identity tri ravel append hstack vstack dstack "
+    "array_split hsplit vsplit dsplit unstack roll rot90 fliplr flipud diff diagonal diagflat "
+    "meshgrid logspace geomspace vander cross inner vdot kron correlate trapezoid isin nonzero "
+    "select unravel_index vectorize view saturate_cast get_item "
+    "arccos arccosh arcsin arcsinh arctanh cosh sinh exp2 sinc i0 erfc erfinv cbrt deg2rad "
+    "rad2deg fabs trunc reciprocal signbit isneginf isposinf isreal conj conjugate real imag "
+    "angle arctan2 hypot logaddexp logaddexp2 fmax fmin fmod heaviside nextafter ldexp "
+    "divide_no_nan gcd lcm logical_xor isclose allclose bitwise_and bitwise_or bitwise_xor "
+    "bitwise_not bitwise_invert bitwise_left_shift bitwise_right_shift left_shift right_shift "
+    "bartlett blackman hamming hanning kaiser "
+    "amax amin ptp median quantile percentile nanmedian nanquantile nanpercentile nansum "
+    "nanprod nanmean nanvar nanstd nanmax nanmin nanargmax nanargmin nancumsum nancumprod "
+    "cumprod average trace corrcoef histogram bincount digitize searchsorted argpartition"
 ).split()
 
 NN_OPS = (

@@ -1672,3 +1672,344 @@ def gru(inputs, h, kernel, recurrent_kernel, bias=None, mask=None, go_backwards=
     Returns:
         A tuple `(outputs, h)`: outputs (batch, time, units) and the final state.
     """
+
+
+# --- the rest of keras.ops' numpy names -------------------------------------------------------
+# Families that share a signature get their stub from one factory; each entry is one line
+# saying what the op computes. Integer and bool inputs of float-valued ops give float32.
+
+
+def _stub(signature: str, summary: str, args: dict[str, str], returns: str):
+    """A documentation-only function `name(params)` with an Args section (never called)."""
+    name, params = signature.split("(", 1)
+    namespace: dict = {}
+    exec(f"def {name}({params}:\n    pass", namespace)  # noqa: S102  (a fixed signature)
+    stub = namespace[name]
+    lines = "\n".join(f"        {k}: {v}" for k, v in args.items())
+    stub.__doc__ = f"{summary}\n\n    Args:\n{lines}\n\n    Returns:\n        {returns}\n    "
+    return stub
+
+
+_X = {"x": "Input tensor."}
+_PAIR = {"x1": "First input tensor (or Python number).",
+         "x2": "Second input tensor (or Python number), broadcast against `x1`."}
+_SHIFT = {"x": "Integer tensor.", "y": "Integer tensor of shift amounts, broadcast against `x`."}
+_REDUCE = {"x": "Input tensor.",
+           "axis": "An int or tuple of ints to reduce over; `None` reduces over all axes.",
+           "keepdims": "Keep the reduced axes, with size 1."}
+_QUANTILE = {"x": "Input tensor.", "q": "A quantile in [0, 1] (percentile: in [0, 100]), or a "
+             "1-D tensor of them; its axis comes first in the result.",
+             "axis": _REDUCE["axis"],
+             "method": "`'linear'`, `'lower'`, `'higher'`, `'midpoint'` or `'nearest'`: how "
+             "to pick between the two nearest values.",
+             "keepdims": _REDUCE["keepdims"]}
+_CUMULATIVE = {"x": "Input tensor.", "axis": "The axis to run along; `None` flattens `x`.",
+               "dtype": "Dtype of the result; `None` keeps x's (bools give int32)."}
+_SPLIT = {"x": "Input tensor.", "indices_or_sections": "An int n (n equal sections) or a list "
+          "of split points along the axis."}
+_STACK = {"xs": "A list of tensors."}
+_WINDOW = {"x": "The window length M (an int)."}
+_ELEMENTWISE = "A tensor of x's shape."
+_BROADCAST = "A tensor of the broadcast shape."
+_FLOAT = "A float tensor of x's shape (float32 for integer input)."
+
+for _name, _summary in {
+    "arccos": "Elementwise inverse cosine, in radians within [0, pi].",
+    "arccosh": "Elementwise inverse hyperbolic cosine (x >= 1).",
+    "arcsin": "Elementwise inverse sine, in radians within [-pi/2, pi/2].",
+    "arcsinh": "Elementwise inverse hyperbolic sine.",
+    "arctanh": "Elementwise inverse hyperbolic tangent (-1 < x < 1).",
+    "cosh": "Elementwise hyperbolic cosine.",
+    "sinh": "Elementwise hyperbolic sine.",
+    "exp2": "Elementwise `2 ** x`.",
+    "sinc": "Elementwise normalised sinc, `sin(pi x) / (pi x)`, 1 at 0.",
+    "i0": "Elementwise modified Bessel function of the first kind, order 0.",
+    "erfc": "Elementwise complementary error function, `1 - erf(x)`, accurate for large x.",
+    "erfinv": "Elementwise inverse error function (-1 < x < 1).",
+    "cbrt": "Elementwise real cube root (negative for negative x).",
+    "deg2rad": "Degrees converted to radians.",
+    "rad2deg": "Radians converted to degrees.",
+    "fabs": "Elementwise absolute value as a float.",
+    "reciprocal": "Elementwise `1 / x`.",
+    "angle": "Elementwise argument of complex numbers (0 or pi for real ones).",
+}.items():
+    globals()[_name] = _stub(f"{_name}(x)", _summary, _X, _FLOAT)
+
+for _name, _summary, _returns in (
+    ("trunc", "Elementwise rounding towards zero; integers are returned as they are.",
+     _ELEMENTWISE),
+    ("signbit", "Whether the sign bit is set (true for -0.0 and negative numbers).",
+     "A bool tensor of x's shape."),
+    ("isneginf", "Whether each element is minus infinity.", "A bool tensor of x's shape."),
+    ("isposinf", "Whether each element is plus infinity.", "A bool tensor of x's shape."),
+    ("isreal", "Whether each element has a zero imaginary part.", "A bool tensor of x's shape."),
+    ("conj", "Elementwise complex conjugate (real tensors are returned as they are).",
+     _ELEMENTWISE),
+    ("conjugate", "Another name for `conj`.", _ELEMENTWISE),
+    ("real", "The real part of each element.", _ELEMENTWISE),
+    ("imag", "The imaginary part of each element (zeros for a real tensor).", _ELEMENTWISE),
+    ("bitwise_not", "Elementwise bit inversion (`~x`; logical not for bools).", _ELEMENTWISE),
+    ("bitwise_invert", "Another name for `bitwise_not`.", _ELEMENTWISE),
+    ("ravel", "x flattened to one axis, in row-major order.", "A 1-D tensor."),
+    ("copy", "A new tensor with x's values that shares no memory with x.", _ELEMENTWISE),
+    ("size", "The number of elements of x.", "A Python int."),
+    ("fliplr", "x with its second axis reversed.", _ELEMENTWISE),
+    ("flipud", "x with its first axis reversed.", _ELEMENTWISE),
+    ("corrcoef", "Pearson correlation coefficients of the rows of x (variables in rows).",
+     "A (rows, rows) float tensor."),
+    ("nonzero", "The indices of the non-zero elements, one int32 tensor per axis.",
+     "A tuple of 1-D int32 tensors."),
+):
+    globals()[_name] = _stub(f"{_name}(x)", _summary, _X, _returns)
+
+for _name, _summary, _returns in (
+    ("arctan2", "Elementwise angle of the point (x2, x1), in radians within [-pi, pi].",
+     _BROADCAST),
+    ("hypot", "Elementwise `sqrt(x1**2 + x2**2)`, without overflow.", _BROADCAST),
+    ("logaddexp", "Elementwise `log(exp(x1) + exp(x2))`, computed stably.", _BROADCAST),
+    ("logaddexp2", "Elementwise `log2(2**x1 + 2**x2)`, computed stably.", _BROADCAST),
+    ("fmax", "Elementwise maximum that ignores NaN (NaN only where both are).", _BROADCAST),
+    ("fmin", "Elementwise minimum that ignores NaN (NaN only where both are).", _BROADCAST),
+    ("fmod", "Elementwise remainder of truncated division (sign of `x1`, as C's fmod).",
+     _BROADCAST),
+    ("heaviside", "Step function: 0 where x1 < 0, 1 where x1 > 0, x2 where x1 == 0.",
+     _BROADCAST),
+    ("nextafter", "The next representable float after x1 in the direction of x2.",
+     _BROADCAST),
+    ("ldexp", "Elementwise `x1 * 2**x2` for integer exponents x2.", _BROADCAST),
+    ("divide_no_nan", "x1 / x2, with 0 where x2 is 0 (and a finite gradient there).",
+     _BROADCAST),
+    ("gcd", "Elementwise greatest common divisor of integers (non-negative).", _BROADCAST),
+    ("lcm", "Elementwise least common multiple of integers (non-negative).", _BROADCAST),
+    ("logical_xor", "Elementwise exclusive or of the truth values.", "A bool tensor."),
+    ("append", "x2 appended to x1: both flattened without `axis`.", "A tensor."),
+    ("inner", "Inner product over the last axis of both tensors.", "A tensor."),
+    ("vdot", "Dot product of the two tensors flattened (the first conjugated).",
+     "A scalar tensor."),
+    ("kron", "Kronecker product: blocks x1[i, j] * x2.", "A tensor."),
+):
+    _params = "x1, x2, axis=None" if _name == "append" else "x1, x2"
+    _args = dict(_PAIR, axis="The axis to join along.") if _name == "append" else _PAIR
+    globals()[_name] = _stub(f"{_name}({_params})", _summary, _args, _returns)
+
+for _name, _summary in (
+    ("bitwise_and", "Elementwise bitwise and (logical and for bools)."),
+    ("bitwise_or", "Elementwise bitwise or (logical or for bools)."),
+    ("bitwise_xor", "Elementwise bitwise exclusive or."),
+):
+    globals()[_name] = _stub(f"{_name}(x, y)", _summary, {
+        "x": "Integer or bool tensor.", "y": "Integer or bool tensor, broadcast against `x`."},
+        _BROADCAST)
+
+for _name, _summary in (
+    ("bitwise_left_shift", "Elementwise `x << y`."), ("left_shift", "Elementwise `x << y`."),
+    ("bitwise_right_shift", "Elementwise `x >> y` (arithmetic for signed integers)."),
+    ("right_shift", "Elementwise `x >> y` (arithmetic for signed integers)."),
+):
+    globals()[_name] = _stub(f"{_name}(x, y)", _summary, _SHIFT, _BROADCAST)
+
+for _name, _summary in (("isclose", "Elementwise `|x1 - x2| <= atol + rtol * |x2|`."),
+                        ("allclose", "Whether `isclose` holds for every element.")):
+    globals()[_name] = _stub(
+        f"{_name}(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False)", _summary,
+        dict(_PAIR, rtol="Relative tolerance.", atol="Absolute tolerance.",
+             equal_nan="Count two NaNs as equal."),
+        "A bool tensor (a scalar one for `allclose`).")
+
+for _name, _summary in (("bartlett", "The Bartlett (triangular) window."),
+                        ("blackman", "The Blackman window."),
+                        ("hamming", "The Hamming window."),
+                        ("hanning", "The Hann window.")):
+    globals()[_name] = _stub(f"{_name}(x)", _summary + " (symmetric, as numpy's)", _WINDOW,
+                             "A 1-D float32 tensor of length M.")
+kaiser = _stub("kaiser(x, beta)", "The Kaiser window (symmetric, as numpy's).",
+               dict(_WINDOW, beta="Shape parameter: 0 is rectangular, larger is narrower."),
+               "A 1-D float32 tensor of length M.")
+
+for _name, _summary in (
+    ("amax", "The largest element (another name for `max`)."),
+    ("amin", "The smallest element (another name for `min`)."),
+    ("ptp", "Peak to peak: `max - min`."),
+    ("median", "The median (the mean of the two middle values for even counts)."),
+    ("nanmedian", "The median of the non-NaN elements."),
+    ("nansum", "The sum of the non-NaN elements (ints and bools give int32)."),
+    ("nanprod", "The product of the non-NaN elements (ints and bools give int32)."),
+    ("nanmean", "The mean of the non-NaN elements (NaN where there are none)."),
+    ("nanvar", "The variance of the non-NaN elements (divided by their count)."),
+    ("nanstd", "The standard deviation of the non-NaN elements."),
+    ("nanmax", "The largest non-NaN element (NaN where all are NaN)."),
+    ("nanmin", "The smallest non-NaN element (NaN where all are NaN)."),
+    ("nanargmax", "The int32 index of the largest non-NaN element (over the flattened tensor"
+     " without `axis`)."),
+    ("nanargmin", "The int32 index of the smallest non-NaN element (over the flattened tensor"
+     " without `axis`)."),
+):
+    globals()[_name] = _stub(f"{_name}(x, axis=None, keepdims=False)", _summary, _REDUCE,
+                             "A tensor with the reduced axes removed (or kept with size 1).")
+
+for _name, _summary in (
+    ("quantile", "The q-th quantiles along `axis`, numpy's methods."),
+    ("nanquantile", "The q-th quantiles of the non-NaN elements."),
+    ("percentile", "The q-th percentiles (q in [0, 100]) along `axis`."),
+    ("nanpercentile", "The q-th percentiles of the non-NaN elements."),
+):
+    globals()[_name] = _stub(f"{_name}(x, q, axis=None, method='linear', keepdims=False)",
+                             _summary, _QUANTILE, "A float tensor (float32 for integer x).")
+
+for _name, _summary in (
+    ("cumprod", "Running product along `axis`."),
+    ("nancumsum", "Running sum along `axis`, NaNs counted as 0."),
+    ("nancumprod", "Running product along `axis`, NaNs counted as 1."),
+):
+    globals()[_name] = _stub(f"{_name}(x, axis=None, dtype=None)", _summary, _CUMULATIVE,
+                             "A tensor of x's shape (1-D without `axis`).")
+
+for _name, _summary, _axis in (
+    ("array_split", "x split into sections along `axis`; n sections need not divide it (the "
+     "first ones get one more).", True),
+    ("hsplit", "x split along its second axis (the first for 1-D x) into equal sections.",
+     False),
+    ("vsplit", "x split along its first axis into equal sections.", False),
+    ("dsplit", "x split along its third axis into equal sections.", False),
+):
+    globals()[_name] = _stub(
+        f"{_name}(x, indices_or_sections{', axis=0' if _axis else ''})", _summary,
+        dict(_SPLIT, axis="The axis to split.") if _axis else _SPLIT, "A list of tensors.")
+
+for _name, _summary in (
+    ("hstack", "Tensors joined along the second axis (the first for 1-D ones)."),
+    ("vstack", "Tensors joined along the first axis (1-D ones become rows)."),
+    ("dstack", "Tensors joined along the third axis (lower ranks are expanded first)."),
+):
+    globals()[_name] = _stub(f"{_name}(xs)", _summary, _STACK, "A tensor.")
+
+array = _stub("array(x, dtype=None)", "A tensor from numbers, lists or arrays (as "
+              "`convert_to_tensor`).", {"x": "Array-like.", "dtype": "Dtype of the result; "
+                                        "`None` infers it (64-bit data becomes 32-bit)."},
+              "A tensor.")
+empty = _stub("empty(shape, dtype='float32')", "An uninitialised tensor: its values are "
+              "arbitrary.", {"shape": "An int or tuple of ints.", "dtype": "Its dtype."},
+              "A tensor.")
+empty_like = _stub("empty_like(x, dtype=None)", "An uninitialised tensor of x's shape.",
+                   {"x": "Tensor whose shape to take.", "dtype": "Dtype; `None` keeps x's."},
+                   "A tensor.")
+identity = _stub("identity(n, dtype='float32')", "The n x n identity matrix.",
+                 {"n": "Number of rows and columns.", "dtype": "Its dtype."},
+                 "A (n, n) tensor.")
+tri = _stub("tri(N, M=None, k=0, dtype='float32')", "Ones at and below the k-th diagonal, "
+            "zeros above.", {"N": "Number of rows.", "M": "Number of columns (`None`: N).",
+                             "k": "The diagonal: 0 main, positive above, negative below.",
+                             "dtype": "Its dtype."}, "A (N, M) tensor.")
+unstack = _stub("unstack(x, num=None, axis=0)", "The slices of x along `axis`, as a list.",
+                {"x": "Input tensor.", "num": "Expected number of slices (unused: the "
+                 "axis's size decides).", "axis": "The axis to unstack along."},
+                "A list of tensors, each without that axis.")
+roll = _stub("roll(x, shift, axis=None)", "Elements shifted along axes, those leaving at one "
+             "end coming back at the other.", {"x": "Input tensor.", "shift": "An int or "
+             "tuple of ints (one per axis).", "axis": "An int or tuple of ints; `None` rolls "
+             "the flattened tensor."}, _ELEMENTWISE)
+rot90 = _stub("rot90(array, k=1, axes=(0, 1))", "The tensor rotated by 90 degrees k times, "
+              "from the first axis towards the second.", {"array": "Input tensor (2-D or "
+              "more).", "k": "Number of quarter turns.", "axes": "The plane of rotation."},
+              "A tensor.")
+diff = _stub("diff(a, n=1, axis=-1)", "n-th discrete difference, `a[i + 1] - a[i]` "
+             "along `axis`.", {"a": "Input tensor.", "n": "How many times to difference.",
+                               "axis": "The axis."}, "A tensor n shorter along `axis`.")
+diagonal = _stub("diagonal(x, offset=0, axis1=0, axis2=1)", "The diagonal of the (axis1, "
+                 "axis2) planes; its axis comes last.", {"x": "Tensor of rank 2 or more.",
+                 "offset": "The diagonal: positive above the main one, negative below.",
+                 "axis1": "Row axis.", "axis2": "Column axis."}, "A tensor.")
+trace = _stub("trace(x, offset=0, axis1=0, axis2=1)", "Sum along a diagonal (ints and bools "
+              "give int32).", {"x": "Tensor of rank 2 or more.", "offset": "The diagonal, "
+              "as in `diagonal`.", "axis1": "Row axis.", "axis2": "Column axis."},
+              "A tensor without the two axes.")
+diagflat = _stub("diagflat(x, k=0)", "A 2-D tensor with flattened x on its k-th diagonal.",
+                 {"x": "Input tensor.", "k": "The diagonal."}, "A square 2-D tensor.")
+meshgrid = _stub("meshgrid(*x, indexing='xy')", "Coordinate grids from 1-D coordinate "
+                 "vectors.", {"indexing": "`'xy'` (Cartesian: the first two axes swapped) or "
+                 "`'ij'` (matrix)."}, "A list of tensors, one per input.")
+logspace = _stub("logspace(start, stop, num=50, endpoint=True, base=10, dtype=None, axis=0)",
+                 "`base ** linspace(start, stop)`: numbers evenly spaced on a log scale.",
+                 {"start": "First exponent.", "stop": "Last exponent.",
+                  "num": "Number of values.", "endpoint": "Include `base ** stop`.",
+                  "base": "The base.", "dtype": "Dtype (`None`: float32).",
+                  "axis": "Where the samples go when start and stop are tensors."},
+                 "A tensor.")
+geomspace = _stub("geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0)",
+                  "Numbers from start to stop in a geometric progression (same sign).",
+                  {"start": "First value.", "stop": "Last value.", "num": "Number of values.",
+                   "endpoint": "Include `stop`.", "dtype": "Dtype (`None`: float32).",
+                   "axis": "Where the samples go when start and stop are tensors."},
+                  "A tensor.")
+vander = _stub("vander(x, N=None, increasing=False)", "The Vandermonde matrix: columns are "
+               "powers of x.", {"x": "1-D tensor.", "N": "Number of columns (`None`: "
+               "len(x)).", "increasing": "Powers from 0 up (default: from N - 1 down)."},
+               "A (len(x), N) tensor.")
+cross = _stub("cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None)", "Cross products of "
+              "3-vectors (2-vectors have z = 0; two 2-vectors give the z component alone).",
+              {"x1": "Tensor of vectors.", "x2": "Tensor of vectors, broadcast against x1.",
+               "axisa": "The vector axis of x1.", "axisb": "The vector axis of x2.",
+               "axisc": "The vector axis of the result.", "axis": "Overrides all three."},
+              "A tensor of cross products.")
+correlate = _stub("correlate(x1, x2, mode='valid')", "1-D cross-correlation, "
+                  "`c[k] = sum_n x1[n + k] * x2[n]`.", {"x1": "1-D tensor.",
+                  "x2": "1-D tensor.", "mode": "`'valid'` (full overlap only), `'same'` "
+                  "(length of the longer) or `'full'` (every overlap)."}, "A 1-D tensor.")
+trapezoid = _stub("trapezoid(y, x=None, dx=1.0, axis=-1)", "Integral of y along `axis` by "
+                  "the trapezoidal rule.", {"y": "Values to integrate.", "x": "Sample points "
+                  "(`None`: spaced by dx).", "dx": "Spacing when x is None.",
+                  "axis": "The axis."}, "A tensor without `axis`.")
+average = _stub("average(x, axis=None, weights=None)", "Weighted mean along `axis`.",
+                {"x": "Input tensor.", "axis": "An int or tuple of ints; `None`: all.",
+                 "weights": "Tensor of x's shape, or 1-D along an int `axis`; `None`: "
+                 "equal weights."}, "A float tensor.")
+histogram = _stub("histogram(x, bins=10, range=None)", "Counts of x's values in equal bins "
+                  "(the last bin includes its right edge).", {"x": "Input tensor "
+                  "(flattened).", "bins": "Number of bins.", "range": "(low, high); `None`: "
+                  "x's min and max."}, "A tuple (counts int32, bin edges of length bins + 1).")
+bincount = _stub("bincount(x, weights=None, minlength=0, sparse=False)", "Occurrences of "
+                 "each non-negative int in x (per row for 2-D x).", {"x": "1-D or 2-D "
+                 "non-negative int tensor.", "weights": "Tensor of x's shape to sum instead "
+                 "of counting 1s.", "minlength": "Minimum number of bins.",
+                 "sparse": "Unused: the result is dense."},
+                 "A tensor of length max(x) + 1 or minlength (int32 without weights).")
+digitize = _stub("digitize(x, bins)", "For each x, the index i of its bin: "
+                 "`bins[i-1] <= x < bins[i]`.", {"x": "Input tensor.",
+                                                 "bins": "1-D increasing tensor of edges."},
+                 "An int32 tensor of x's shape.")
+searchsorted = _stub("searchsorted(sorted_sequence, values, side='left')", "Indices at which "
+                     "values would be inserted to keep the sequence sorted.",
+                     {"sorted_sequence": "1-D sorted tensor.", "values": "Values to place.",
+                      "side": "`'left'` (first suitable index) or `'right'` (last)."},
+                     "An int32 tensor of values' shape.")
+argpartition = _stub("argpartition(x, kth, axis=-1)", "Indices that put the k-th element "
+                     "in its sorted place, smaller ones before and larger after.",
+                     {"x": "Input tensor.", "kth": "The index of the element to place.",
+                      "axis": "The axis."}, "An int32 tensor of x's shape.")
+isin = _stub("isin(x1, x2, assume_unique=False, invert=False)", "Whether each element of x1 "
+             "occurs in x2.", {"x1": "Input tensor.", "x2": "Values to test against.",
+                               "assume_unique": "Both inputs have unique elements (faster).",
+                               "invert": "Return the opposite."},
+             "A bool tensor of x1's shape.")
+select = _stub("select(condlist, choicelist, default=0)", "Per element, the choice of the "
+               "first true condition.", {"condlist": "List of bool tensors.",
+                                         "choicelist": "List of tensors, one per condition.",
+                                         "default": "Value where no condition holds."},
+               _BROADCAST)
+unravel_index = _stub("unravel_index(indices, shape)", "Flat indices converted to one index "
+                      "per axis of `shape`.", {"indices": "Int tensor of flat indices.",
+                                               "shape": "The shape they index into."},
+                      "A tuple of int32 tensors, one per axis.")
+vectorize = _stub("vectorize(pyfunc, *, excluded=None, signature=None)", "pyfunc mapped over "
+                  "the leading (broadcast) axes of its tensor arguments.",
+                  {"pyfunc": "A function of tensors.", "excluded": "Positions of arguments "
+                   "passed as they are.", "signature": "Core axes per call, e.g. "
+                   "`'(n),(n)->()'`; `None`: elementwise."}, "The vectorised function.")
+view = _stub("view(x, dtype=None)", "x's bytes reinterpreted as another dtype (no copy).",
+             {"x": "Input tensor.", "dtype": "The new dtype; `None` returns x."}, "A tensor.")
+saturate_cast = _stub("saturate_cast(x, dtype)", "x cast to dtype, values outside its range "
+                      "clipped to its min or max instead of wrapping around.",
+                      {"x": "Input tensor.", "dtype": "The target dtype."}, "A tensor.")
+get_item = _stub("get_item(x, key)", "`x[key]`, numpy's indexing.", {"x": "Input tensor.",
+                 "key": "An int, slice, tuple of them, or index tensor."}, "A tensor.")
+del _name, _summary, _returns, _axis, _params, _args

@@ -445,3 +445,10 @@ def slice_update(x, start_indices, updates):
                   for s, n in zip(start_indices, updates.shape))
     out[index] = updates
     return out
+
+
+# The rest of keras.ops' numpy names live in three modules by concept; they build on the
+# helpers above, so they are imported last (this module is already initialised when they run).
+from nhanh.backend.torch.numpy_arrays import *  # noqa: E402, F401, F403
+from nhanh.backend.torch.numpy_math import *  # noqa: E402, F401, F403
+from nhanh.backend.torch.numpy_stats import *  # noqa: E402, F401, F403
