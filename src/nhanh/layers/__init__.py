@@ -1,13 +1,21 @@
 """Layers, by Keras 3 names (and Keras 2 aliases such as Convolution2D and MaxPool2D)."""
 
 from nhanh.layers.activation import Activation
+from nhanh.layers.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
+from nhanh.layers.adaptive_pooling import (
+    AdaptiveAveragePooling1D, AdaptiveAveragePooling2D, AdaptiveAveragePooling3D,
+    AdaptiveMaxPooling1D, AdaptiveMaxPooling2D, AdaptiveMaxPooling3D,
+)
+from nhanh.layers.alpha_dropout import AlphaDropout
 from nhanh.layers.attention import AdditiveAttention, Attention
 from nhanh.layers.conv import Conv1D, Conv2D, Conv3D, Convolution1D, Convolution2D, Convolution3D
 from nhanh.layers.conv_transpose import (
     Conv1DTranspose, Conv2DTranspose, Conv3DTranspose, Convolution1DTranspose,
     Convolution2DTranspose, Convolution3DTranspose,
 )
+from nhanh.layers.cropping_padding import Cropping3D, ZeroPadding3D
 from nhanh.layers.dense import Dense
+from nhanh.layers.einsum_dense import EinsumDense
 from nhanh.layers.embedding import Embedding, Masking
 from nhanh.layers.depthwise_separable import (
     DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D, SeparableConvolution1D,
@@ -33,17 +41,27 @@ from nhanh.layers.pooling import (
     MaxPooling1D, MaxPooling2D, MaxPooling3D,
 )
 from nhanh.layers.preprocessing import CategoryEncoding, Normalization
+from nhanh.layers.discretization import Discretization
+from nhanh.layers.hashed_crossing import HashedCrossing
+from nhanh.layers.hashing import Hashing
+from nhanh.layers.integer_lookup import IntegerLookup
+from nhanh.layers.string_lookup import StringLookup
+from nhanh.layers.text_vectorization import TextVectorization
 from nhanh.layers.regularization import (
     ActivityRegularization, Dropout, GaussianDropout, GaussianNoise, SpatialDropout1D,
     SpatialDropout2D, SpatialDropout3D,
 )
+from nhanh.layers.rms_normalization import RMSNormalization
 from nhanh.layers.rnn import RNN
 from nhanh.layers.simple_rnn import SimpleRNN, SimpleRNNCell
+from nhanh.layers.spectral_normalization import SpectralNormalization
+from nhanh.layers.up_sampling import UpSampling3D
 from nhanh.layers.reshaping import (
     Cropping1D, Cropping2D, Flatten, Permute, RepeatVector, Reshape, UpSampling1D, UpSampling2D,
     ZeroPadding1D, ZeroPadding2D,
 )
 from nhanh.layers.utility import Identity, Lambda, Rescaling
+from nhanh.layers.wrapper import Wrapper
 from nhanh.layers.wrappers import Bidirectional, TimeDistributed
 
 

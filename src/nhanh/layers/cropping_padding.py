@@ -1,4 +1,4 @@
-"""Cropping and zero padding of the spatial axes: Cropping1D/2D, ZeroPadding1D/2D."""
+"""Cropping and zero padding of the spatial axes: Cropping1D/2D/3D, ZeroPadding1D/2D/3D."""
 
 from __future__ import annotations
 
@@ -188,3 +188,59 @@ class ZeroPadding2D(_ZeroPadding):
         self.padding = pairs_2d(padding, "padding", "ZeroPadding2D")
         self.data_format = data_format_of(data_format, "ZeroPadding2D")
         self.input_spec = InputSpec(ndim=4)
+
+
+def pairs_3d(value, arg: str, layer: str) -> tuple[tuple[int, int], ...]:
+    """An int, three ints (each for both ends of its axis) or three (before, after) pairs, as
+    three pairs for the (dim1, dim2, dim3) axes of a volume."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = (value, value, value)
+    if not hasattr(value, "__len__") or len(value) != 3:
+        raise ValueError(f"{layer}: `{arg}` must be an int, a tuple of 3 ints or a tuple of 3 "
+                         f"(before, after) pairs, got {arg}={value!r}.")
+    return tuple(int_tuple(v, 2, f"{arg}[{i}]", layer) for i, v in enumerate(value))
+
+
+class Cropping3D(_Cropping):
+    """Crops (before, after) entries off each of the three spatial axes of volumes.
+
+    Args:
+        cropping: Non-negative int (every side), three ints (each cropped at both ends of its
+            axis), or `((d1_before, d1_after), (d2_before, d2_after), (d3_before, d3_after))`.
+        data_format: `"channels_last"` (channels on the last axis) or `"channels_first"`; `None`
+            uses `nhanh.config.image_data_format()`.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
+
+    _rank = 3
+
+    def __init__(self, cropping=((1, 1), (1, 1), (1, 1)), data_format: str | None = None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.cropping = pairs_3d(cropping, "cropping", "Cropping3D")
+        self.data_format = data_format_of(data_format, "Cropping3D")
+        self.input_spec = InputSpec(ndim=5)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "cropping": self.cropping, "data_format": self.data_format}
+
+
+class ZeroPadding3D(_ZeroPadding):
+    """Pads the three spatial axes of volumes with zeros.
+
+    Args:
+        padding: Non-negative int (every side), three ints (each padded at both ends of its
+            axis), or `((d1_before, d1_after), (d2_before, d2_after), (d3_before, d3_after))`.
+        data_format: `"channels_last"` (channels on the last axis) or `"channels_first"`; `None`
+            uses `nhanh.config.image_data_format()`.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
+
+    _rank = 3
+
+    def __init__(self, padding=((1, 1), (1, 1), (1, 1)), data_format: str | None = None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.padding = pairs_3d(padding, "padding", "ZeroPadding3D")
+        self.data_format = data_format_of(data_format, "ZeroPadding3D")
+        self.input_spec = InputSpec(ndim=5)

@@ -1,5 +1,5 @@
 """Up-sampling of the spatial axes: UpSampling1D (repeat steps), UpSampling2D (nearest or
-bilinear)."""
+bilinear), UpSampling3D (nearest)."""
 
 from __future__ import annotations
 
@@ -103,3 +103,37 @@ def _linear_weights(n: int, factor: int) -> np.ndarray:
     np.add.at(weights, (out, low), 1 - frac)
     np.add.at(weights, (out, high), frac)
     return weights.astype("float32")
+
+
+class UpSampling3D(Layer):
+    """Scales volumes up by `size` = (dim1, dim2, dim3), repeating each entry (nearest).
+
+    Args:
+        size: Positive int or three positive ints, the up-sampling factors of the spatial axes.
+        data_format: `"channels_last"` (channels on the last axis) or `"channels_first"`; `None`
+            uses `nhanh.config.image_data_format()`.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
+
+    def __init__(self, size=(2, 2, 2), data_format: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.size = int_tuple(size, 3, "size", "UpSampling3D", allow_zero=False)
+        self.data_format = data_format_of(data_format, "UpSampling3D")
+        self.input_spec = InputSpec(ndim=5)
+
+    def compute_output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        self.input_spec.check(self, input_shape)
+        out = list(input_shape)
+        for axis, factor in zip(spatial_axes(self.data_format, 3), self.size):
+            if out[axis] is not None:
+                out[axis] *= factor
+        return tuple(out)
+
+    def call(self, inputs):
+        for axis, factor in zip(spatial_axes(self.data_format, 3), self.size):
+            inputs = ops.repeat(inputs, factor, axis=axis)
+        return inputs
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "size": self.size, "data_format": self.data_format}

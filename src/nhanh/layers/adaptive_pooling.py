@@ -1,0 +1,171 @@
+"""Adaptive pooling: average or max pooling to a fixed output size, whatever the input size
+(AdaptiveAveragePooling1D/2D/3D, AdaptiveMaxPooling1D/2D/3D).
+
+Output entry i of an axis of length n pooled to m covers input entries
+[floor(i * n / m), ceil((i + 1) * n / m)), the bins of Keras 3 and of PyTorch's
+adaptive_avg_pool / adaptive_max_pool (neighbouring bins may overlap by one entry).
+
+Both poolings are separable: a mean (max) over a box is the mean (max) over one axis of the
+mean (max) over the others. So each spatial axis is pooled on its own: averages as a product
+with a constant (n, m) matrix of bin weights, maxima as a gather of each bin's entries (short
+bins repeat their last entry, which leaves the maximum unchanged) and a max over them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nhanh import ops
+from nhanh.layers.cropping_padding import data_format_of, spatial_axes
+from nhanh.layers.layer import InputSpec, Layer
+
+
+def bin_edges(n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, ends) of the m bins an axis of length n is pooled into."""
+    i = np.arange(m)
+    return (i * n) // m, -((-(i + 1) * n) // m)
+
+
+def _average_weights(n: int, m: int) -> np.ndarray:
+    starts, ends = bin_edges(n, m)
+    weights = np.zeros((n, m), "float32")
+    for j, (start, end) in enumerate(zip(starts, ends)):
+        weights[start:end, j] = 1.0 / (end - start)
+    return weights
+
+
+def _max_gather(n: int, m: int) -> np.ndarray:
+    """(m * width) indices: bin j's entries, its last repeated up to the widest bin's width."""
+    starts, ends = bin_edges(n, m)
+    width = int((ends - starts).max())
+    index = starts[:, None] + np.arange(width)[None, :]
+    return np.minimum(index, ends[:, None] - 1).reshape(-1).astype("int32")
+
+
+def _output_size(value, rank: int, layer: str) -> tuple[int, ...]:
+    items = (value,) * rank if isinstance(value, int) and not isinstance(value, bool) else value
+    if (not isinstance(items, (tuple, list)) or len(items) != rank
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in items)):
+        kind = "a positive int" if rank == 1 else f"a positive int or a tuple of {rank} of them"
+        raise ValueError(f"{layer}: `output_size` must be {kind}, got output_size={value!r}.")
+    return tuple(items)
+
+
+class _AdaptivePooling(Layer):
+    """Pools each spatial axis to `output_size`; subclasses set the rank and the reduction."""
+
+    _rank = 1
+    _max = False
+
+    def __init__(self, output_size, data_format: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        name = type(self).__name__
+        self.output_size = _output_size(output_size, self._rank, name)
+        self.data_format = data_format_of(data_format, name)
+        self.input_spec = InputSpec(ndim=self._rank + 2)
+
+    def compute_output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        self.input_spec.check(self, input_shape)
+        out = list(input_shape)
+        for axis, size in zip(spatial_axes(self.data_format, self._rank), self.output_size):
+            out[axis] = size
+        return tuple(out)
+
+    def call(self, inputs):
+        x = inputs
+        for axis, m in zip(spatial_axes(self.data_format, self._rank), self.output_size):
+            n = x.shape[axis]
+            if n is None:
+                raise ValueError(f"Layer {self.name!r} ({type(self).__name__}) needs known "
+                                 f"spatial sizes, got input shape {tuple(inputs.shape)}.")
+            if self._max:
+                gathered = ops.take(x, ops.convert_to_tensor(_max_gather(n, m)), axis=axis)
+                shape = list(gathered.shape)
+                shape[axis:axis + 1] = [m, shape[axis] // m]
+                x = ops.max(ops.reshape(gathered, tuple(shape)), axis=axis + 1)
+            else:
+                weights = ops.convert_to_tensor(_average_weights(n, m), ops.dtype(x))
+                x = ops.moveaxis(ops.tensordot(x, weights, axes=[[axis], [0]]), -1, axis)
+        return x
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "output_size": self.output_size,
+                "data_format": self.data_format}
+
+
+class AdaptiveAveragePooling1D(_AdaptivePooling):
+    """Averages bins of the steps axis so the output has `output_size` steps.
+
+    Args:
+        output_size: Positive int (or a tuple of one), the number of output steps.
+        data_format: `"channels_last"` (batch, steps, channels) or `"channels_first"` (batch,
+            channels, steps); `None` uses `nhanh.config.image_data_format()`.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
+
+
+class AdaptiveMaxPooling1D(_AdaptivePooling):
+    """Takes the maximum over bins of the steps axis so the output has `output_size` steps.
+
+    Args:
+        output_size: Positive int (or a tuple of one), the number of output steps.
+        data_format: `"channels_last"` (batch, steps, channels) or `"channels_first"` (batch,
+            channels, steps); `None` uses `nhanh.config.image_data_format()`.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
+
+    _max = True
+
+
+class AdaptiveAveragePooling2D(_AdaptivePooling):
+    """Averages bins of images so the output is `output_size` = (height, width).
+
+    Args:
+        output_size: Positive int (both axes) or a pair `(height, width)`.
+        data_format: `"channels_last"` or `"channels_first"`; `None` uses
+            `nhanh.config.image_data_format()`.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
+
+    _rank = 2
+
+
+class AdaptiveMaxPooling2D(_AdaptivePooling):
+    """Takes the maximum over bins of images so the output is `output_size` = (height, width).
+
+    Args:
+        output_size: Positive int (both axes) or a pair `(height, width)`.
+        data_format: `"channels_last"` or `"channels_first"`; `None` uses
+            `nhanh.config.image_data_format()`.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
+
+    _rank, _max = 2, True
+
+
+class AdaptiveAveragePooling3D(_AdaptivePooling):
+    """Averages bins of volumes so the output is `output_size` = (depth, height, width).
+
+    Args:
+        output_size: Positive int (every axis) or three positive ints.
+        data_format: `"channels_last"` or `"channels_first"`; `None` uses
+            `nhanh.config.image_data_format()`.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
+
+    _rank = 3
+
+
+class AdaptiveMaxPooling3D(_AdaptivePooling):
+    """Takes the maximum over bins of volumes so the output is `output_size` = (depth, height,
+    width).
+
+    Args:
+        output_size: Positive int (every axis) or three positive ints.
+        data_format: `"channels_last"` or `"channels_first"`; `None` uses
+            `nhanh.config.image_data_format()`.
+        **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
+    """
+
+    _rank, _max = 3, True
