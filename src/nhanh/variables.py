@@ -49,6 +49,9 @@ class StatelessScope:
     the state to replace), so an engine may update them in place instead of allocating.
     """
 
+    #: Whether Variables may be made while it is open (shape inference builds layers).
+    allows_new_variables = False
+
     def __init__(self, mapping=None, donated: bool = False):
         self.values: dict[Variable, object] = dict(mapping or {})
         self.assigned: dict[Variable, object] = {}
@@ -137,7 +140,7 @@ class Variable:
                  regularizer=None, constraint=None):
         from nhanh import config
 
-        if _thread.stack:
+        if not all(scope.allows_new_variables for scope in _thread.stack):
             raise RuntimeError(
                 f"Variable {name!r} was created inside a training step (a stateless scope). "
                 "Weights made in call() -- including layers constructed there -- are not part "
@@ -307,3 +310,28 @@ def _v(x):
 def unwrap(x):
     """A Variable's current value; anything else unchanged."""
     return x.value if isinstance(x, Variable) else x
+
+
+def bind(variables, values, owner: str, argument: str, source: str) -> dict:
+    """{variable: value} for a stateless call (Keras's `stateless_*` methods): `values` pairs
+    one to one, in order, with `variables` (listed by `source`); a Variable given as a value
+    stands for its current value. Counts and shapes are checked, naming `argument`."""
+    variables = list(variables)
+    try:
+        values = list(values)
+    except TypeError:
+        raise TypeError(f"{owner}: `{argument}` must be a list of arrays, one per entry of "
+                        f"{source}, got {type(values).__name__}.") from None
+    if len(values) != len(variables):
+        raise ValueError(
+            f"{owner}: `{argument}` must hold one value per entry of {source} ({len(variables)}"
+            f", in that order), but received {len(values)}. Pass the values of that list, "
+            "`[v.value for v in ...]`, or the list a previous stateless call returned.")
+    mapping = {}
+    for variable, value in zip(variables, values):
+        value = variable._backend.convert_to_tensor(unwrap(value), variable.dtype)
+        if tuple(value.shape) != variable.shape:
+            raise ValueError(f"{owner}: in `{argument}`, the value for {variable.name!r} has "
+                             f"shape {tuple(value.shape)}, expected {variable.shape}.")
+        mapping[variable] = value
+    return mapping

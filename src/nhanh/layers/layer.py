@@ -16,7 +16,7 @@ from nhanh import regularizers as _regularizers
 from nhanh import gradient_checkpointing as _remat
 from nhanh.layers import symbolic
 from nhanh.random import SeedGenerator
-from nhanh.variables import Variable
+from nhanh.variables import StatelessScope, Variable, bind
 
 
 class InputSpec:
@@ -142,9 +142,12 @@ class Layer:
         elif (isinstance(value, (list, tuple)) and value and not name.startswith("_")
               and all(isinstance(v, Layer) for v in value)):
             self._layers.extend(v for v in value if v not in self._layers)
-        elif isinstance(value, SeedGenerator):
-            if hasattr(self, "_seed_generators") and value not in self._seed_generators:
-                self._seed_generators.append(value)
+        elif isinstance(value, SeedGenerator) or (  # one, or a list of them (as Keras)
+                isinstance(value, (list, tuple)) and value
+                and all(isinstance(v, SeedGenerator) for v in value)):
+            for gen in value if isinstance(value, (list, tuple)) else [value]:
+                if hasattr(self, "_seed_generators") and gen not in self._seed_generators:
+                    self._seed_generators.append(gen)
         object.__setattr__(self, name, value)
 
     def add_weight(self, shape: Sequence[int] | None = None, initializer=None, dtype=None,
@@ -210,14 +213,23 @@ class Layer:
         return self._collect(own, "weights")
 
     trainable_variables = trainable_weights
-    non_trainable_variables = non_trainable_weights
-    variables = weights
 
     @property
     def state_variables(self) -> list[Variable]:
         """Non-weight state the training step carries too (seed generators' states)."""
         own = [g.state for g in self._seed_generators]
         return self._collect(own, "state_variables")
+
+    @property
+    def non_trainable_variables(self) -> list[Variable]:
+        """All state training does not differentiate: the non-trainable weights, then the
+        seed generators' states (as in Keras, so `stateless_call` carries Dropout's seeds)."""
+        return _unique(self.non_trainable_weights + self.state_variables)
+
+    @property
+    def variables(self) -> list[Variable]:
+        """`weights` plus the seed generators' states: all of the layer's state."""
+        return _unique(self.weights + self.state_variables)
 
     def get_weights(self) -> list[np.ndarray]:
         return [v.numpy() for v in self.weights]
@@ -320,6 +332,43 @@ class Layer:
     def add_loss(self, loss) -> None:
         """Add a term to the training loss from call() (e.g. an activity penalty)."""
         self._call_losses.append(loss)
+
+    def stateless_call(self, trainable_variables: Sequence, non_trainable_variables: Sequence,
+                       *args, return_losses: bool = False, **kwargs):
+        """Call the layer as a pure function of the given state (Keras 3's JAX idiom).
+
+        The layer's Variables read as `trainable_variables` / `non_trainable_variables` (values
+        in the order of `self.trainable_variables` / `self.non_trainable_variables`), and what
+        the call assigns (batch-norm statistics, seed states) is returned instead of applied,
+        so it runs inside `jax.jit` / `jax.grad` and `torch.func` transforms.
+
+        Returns:
+            `(outputs, non_trainable_variables)`, the latter the new values in the same order;
+            with `return_losses=True`, `(outputs, non_trainable_variables, losses)`, the
+            losses (weight regularization and `add_loss` terms) of this call.
+        """
+        owner = f"{type(self).__name__}.stateless_call"
+        if not self.built:
+            raise ValueError(f"{owner}: layer {self.name!r} is not built, so it has no "
+                             "variables to map yet. Build it first: call it once on data, or "
+                             "give it an input shape.")
+        non_trainable = self.non_trainable_variables
+        mapping = bind(self.trainable_variables, trainable_variables, owner,
+                       "trainable_variables", f"{self.name}.trainable_variables")
+        mapping.update(bind(non_trainable, non_trainable_variables, owner,
+                            "non_trainable_variables", f"{self.name}.non_trainable_variables"))
+        try:
+            with StatelessScope(mapping) as scope:
+                outputs = self(*args, **kwargs)
+                losses = self.losses if return_losses else None
+        finally:
+            # The call's added losses hold this call's (maybe traced) values: as in Keras,
+            # they belong to the call's result, not to the layer.
+            self._clear_call_losses()
+        new_state = [scope.get(v) for v in non_trainable]
+        if return_losses:
+            return outputs, new_state, losses
+        return outputs, new_state
 
     def _flatten_layers(self):
         yield self
@@ -462,6 +511,11 @@ def _to_tensors(inputs, dtype):
     if array.dtype.kind == "f":
         return ops.convert_to_tensor(array, dtype)
     return ops.convert_to_tensor(array)
+
+
+def _unique(variables: list[Variable]) -> list[Variable]:
+    seen: set[int] = set()
+    return [v for v in variables if not (id(v) in seen or seen.add(id(v)))]
 
 
 _ACCEPTS: dict = {}

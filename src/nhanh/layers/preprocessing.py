@@ -82,6 +82,24 @@ class Normalization(Layer):
             self._constant_mean = self._as_broadcast(self.input_mean, "mean")
             self._constant_variance = self._as_broadcast(self.input_variance, "variance")
 
+    @property
+    def mean(self):
+        """The mean in use, shaped to broadcast against inputs (Keras's attribute): the
+        adapted one (`adapt_mean`, reshaped) or the given one; None before the layer is built."""
+        return self._stat("mean")
+
+    @property
+    def variance(self):
+        """The variance in use, shaped like `mean`; None before the layer is built."""
+        return self._stat("variance")
+
+    def _stat(self, which: str):
+        if not self.built:
+            return None
+        if self.input_mean is not None:
+            return ops.convert_to_tensor(getattr(self, f"_constant_{which}"), self.dtype)
+        return ops.reshape(getattr(self, f"adapt_{which}").value, self._broadcast_shape)
+
     def _as_broadcast(self, value, name: str) -> np.ndarray:
         """A user-given mean/variance (scalar, or the kept axes' sizes from the end) reshaped to
         broadcast against inputs."""
@@ -142,12 +160,7 @@ class Normalization(Layer):
 
     def call(self, inputs):
         x = inputs if ops.dtype(inputs) == self.dtype else ops.cast(inputs, self.dtype)
-        if self.input_mean is not None:
-            mean = ops.convert_to_tensor(self._constant_mean, self.dtype)
-            variance = ops.convert_to_tensor(self._constant_variance, self.dtype)
-        else:
-            mean = ops.reshape(self.adapt_mean.value, self._broadcast_shape)
-            variance = ops.reshape(self.adapt_variance.value, self._broadcast_shape)
+        mean, variance = self._stat("mean"), self._stat("variance")
         std = ops.maximum(ops.sqrt(variance), config.epsilon())
         if self.invert:
             return mean + x * std

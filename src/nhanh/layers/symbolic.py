@@ -92,7 +92,14 @@ def infer_shapes(fn: Callable, structure, dtype_of: Callable[[Any], str]):
     specs = [(shape, dtype_of(shape)) for shape in leaves]
 
     def call(*arrays):
-        return fn(map_structure_shapes(lambda i: arrays[i], template))
+        # Assignments made while tracing (a SeedGenerator's draw, a moving statistic) are
+        # recorded by the scope and dropped: shape inference must not leak traced values.
+        from nhanh.variables import StatelessScope
+
+        scope = StatelessScope()
+        scope.allows_new_variables = True  # layers first called here build here
+        with scope:
+            return fn(map_structure_shapes(lambda i: arrays[i], template))
 
     backend = _backend.get()
     first = backend.eval_shape(call, specs, probe=2)

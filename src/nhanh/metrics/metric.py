@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 from nhanh import config, ops
 from nhanh.naming import to_snake_case
-from nhanh.variables import StatelessScope, Variable
+from nhanh.variables import StatelessScope, Variable, bind
 
 
 class Metric:
@@ -76,19 +76,29 @@ class Metric:
 
     # --- pure forms, for compiled steps ---------------------------------------------
     def stateless_update_state(self, metric_variables: Sequence, *args, **kwargs) -> list:
-        """New values of `self.variables` after an update from `metric_variables`."""
-        mapping = dict(zip(self._variables, metric_variables))
+        """`update_state(*args, **kwargs)` as a pure function: returns the new values of
+        `self.variables` (in that order) from `metric_variables`, touching no Variable."""
+        mapping = bind(self._variables, metric_variables,
+                       f"{type(self).__name__}.stateless_update_state", "metric_variables",
+                       f"{self.name}.variables")
         with StatelessScope(mapping) as scope:
             self.update_state(*args, **kwargs)
         return [scope.get(v) for v in self._variables]
 
     def stateless_result(self, metric_variables: Sequence):
-        with StatelessScope(dict(zip(self._variables, metric_variables))):
+        """`result()` computed from `metric_variables` instead of the Variables."""
+        mapping = bind(self._variables, metric_variables,
+                       f"{type(self).__name__}.stateless_result", "metric_variables",
+                       f"{self.name}.variables")
+        with StatelessScope(mapping):
             return self.result()
 
     def stateless_reset_state(self) -> list:
-        return [ops.convert_to_tensor(v, var.dtype)
-                for var, v in zip(self._variables, self._initial_values)]
+        """The values `reset_state()` would give `self.variables`, without assigning them
+        (a subclass's own reset_state is honoured)."""
+        with StatelessScope() as scope:
+            self.reset_state()
+        return [scope.get(v) for v in self._variables]
 
     # --- config ------------------------------------------------------------------------
     def get_config(self) -> dict:

@@ -149,6 +149,8 @@ class Functional(Model):
 
     # --- configuration ---------------------------------------------------------------------
     def get_config(self) -> dict:
+        if _own_constructor(type(self)):  # a subclass made with its own arguments (as Keras)
+            return Model.get_config(self)
         node_index: dict[int, tuple[str, int]] = {}
         per_layer: dict[str, list] = {}
         for node in self._nodes:
@@ -213,6 +215,17 @@ class Functional(Model):
         return cls(_map_refs(resolve, config["input_layers"]),
                    _map_refs(resolve, config["output_layers"]), name=config.get("name"),
                    trainable=config.get("trainable", True))
+
+
+def _own_constructor(cls: type) -> bool:
+    """Whether cls.__init__ takes other arguments than Functional's, so that the graph config
+    could not rebuild it through cls(inputs, outputs)."""
+    import inspect
+
+    def names(fn):
+        return [p.name for p in inspect.signature(fn).parameters.values()][1:]
+
+    return names(cls.__init__) != names(Functional.__init__)
 
 
 def _leaves(node: dict) -> list:

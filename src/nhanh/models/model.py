@@ -34,9 +34,20 @@ class Model(Trainer, Layer):
         super().__setattr__(name, value)
 
     def __init__(self, *args, **kwargs):
-        if args:
-            raise TypeError(f"{type(self).__name__}.__init__ got unexpected positional "
-                            "arguments; pass inputs and outputs to Model(inputs, outputs).")
+        if args or "inputs" in kwargs or "outputs" in kwargs:
+            # A subclass whose __init__ ends in super().__init__(inputs, outputs) is a
+            # functional model with methods of its own, as in Keras.
+            from nhanh.models.functional import Functional
+
+            if not _looks_functional(args, kwargs):
+                raise TypeError(
+                    f"{type(self).__name__}.__init__ passed Model.__init__ positional "
+                    f"arguments {args!r}; Model takes only (inputs, outputs) from nhanh.Input "
+                    "tensors, or keywords (name=, trainable=, ...). Keep your own arguments "
+                    "in your __init__ and call super().__init__() without them.")
+            _make_functional(type(self))
+            Functional.__init__(self, *args, **kwargs)
+            return
         super().__init__(**kwargs)
 
     def build(self, input_shape) -> None:
@@ -58,10 +69,13 @@ class Model(Trainer, Layer):
                       layer_range)
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
-        """A layer of this model by name (or by index in `layers`)."""
+        """A layer of this model by name, or by index in `layers` (negative from the end)."""
         layers = self.layers
+        if (name is None) == (index is None):
+            raise ValueError(f"get_layer() takes a layer name or an index, exactly one of "
+                             f"them; got name={name!r}, index={index!r}.")
         if index is not None:
-            if not 0 <= index < len(layers):
+            if not -len(layers) <= index < len(layers):
                 raise ValueError(f"Model {self.name!r} has {len(layers)} layers; no index "
                                  f"{index}.")
             return layers[index]
@@ -81,3 +95,25 @@ class Model(Trainer, Layer):
 
             return Functional.from_config(config)
         return super().from_config(config)
+
+
+def _looks_functional(args: tuple, kwargs: dict) -> bool:
+    """Whether Model.__init__'s arguments are (inputs, outputs) symbolic tensors."""
+    from nhanh.layers.symbolic import SymbolicTensor, flatten
+
+    given = list(args[:2]) + [kwargs[k] for k in ("inputs", "outputs") if k in kwargs]
+    leaves = flatten(given)
+    return len(given) == 2 and bool(leaves) and \
+        all(isinstance(t, SymbolicTensor) for t in leaves)
+
+
+def _make_functional(cls: type) -> None:
+    """Put Functional where Model is among the bases of `cls` and of the classes between it
+    and Model, so every instance of `cls` is a functional model (Keras does the same)."""
+    from nhanh.models.functional import Functional
+
+    if issubclass(cls, Functional):
+        return
+    for klass in cls.__mro__:
+        if Model in klass.__bases__:
+            klass.__bases__ = tuple(Functional if b is Model else b for b in klass.__bases__)

@@ -143,6 +143,23 @@ class Sequential(Model):
             raise AttributeError(f"Model {self.name!r} is not built, so it has no output yet.")
         return self._symbolic_output
 
+    @property
+    def inputs(self) -> list[SymbolicTensor]:
+        """[the input tensor] once built, as in Keras: `Model(seq.inputs, layer.output)`
+        extracts features."""
+        if not self.built:
+            raise AttributeError(f"Sequential model {self.name!r} has no defined inputs yet: "
+                                 "give it an Input (or input_shape=) or build it first.")
+        return [self._symbolic_input]
+
+    @property
+    def outputs(self) -> list[SymbolicTensor]:
+        """[the last layer's output tensor] once built."""
+        if not self.built:
+            raise AttributeError(f"Sequential model {self.name!r} has no defined outputs yet: "
+                                 "give it an Input (or input_shape=) or build it first.")
+        return [self._symbolic_output]
+
     def get_config(self) -> dict:
         layer_configs = []
         if self._input_layer is not None:

@@ -32,7 +32,7 @@ from nhanh import config, ops
 from nhanh.optimizers import clipping
 from nhanh.optimizers import schedules as _schedules
 from nhanh.optimizers.schedules import LearningRateSchedule
-from nhanh.variables import StatelessScope, Variable, current_scope, unwrap
+from nhanh.variables import StatelessScope, Variable, bind, current_scope, unwrap
 
 def check_number(owner: str, name: str, value: Any, low: float | None = None,
                  high: float | None = None, *, low_open: bool = False,
@@ -551,25 +551,30 @@ class Optimizer:
 
     def stateless_apply(self, optimizer_variables: Sequence, grads: Sequence,
                         trainable_variables: Sequence) -> tuple[list, list]:
-        """Keras 3's pure form: values in, new values out, no Variable touched.
+        """Keras 3's pure form of `apply`: values in, new values out, no Variable touched.
 
-        `trainable_variables` are values for the variables this optimizer was built on, in
-        build order; `optimizer_variables` are values for `self.variables`.
+        Args:
+            optimizer_variables: Values for `self.variables`, in that order.
+            grads: One gradient per trainable variable (None skips it).
+            trainable_variables: Values for the variables this optimizer was built on
+                (`build(model.trainable_variables)`), in build order.
+
+        Returns:
+            `(trainable_variables, optimizer_variables)`: the new values, as lists in the
+            same orders, so a `jax.jit`-compiled step can carry them to the next call.
         """
+        owner = f"{type(self).__name__}.stateless_apply"
         if not self.built:
-            raise ValueError(f"{type(self).__name__}.stateless_apply needs build() first.")
-        model, state = self._model_variables, self.variables
-        if len(trainable_variables) != len(model) or len(optimizer_variables) != len(state):
-            raise ValueError(
-                f"{type(self).__name__}.stateless_apply: expected {len(model)} trainable values "
-                f"and {len(state)} optimizer values, got {len(trainable_variables)} and "
-                f"{len(optimizer_variables)}."
-            )
-        mapping = dict(zip(model, trainable_variables))
-        mapping.update(zip(state, optimizer_variables))
+            raise ValueError(f"{owner} needs the optimizer's variables: call "
+                             "`optimizer.build(model.trainable_variables)` first.")
+        model, state = list(self._model_variables), self.variables
+        mapping = bind(model, trainable_variables, owner, "trainable_variables",
+                       "the variables the optimizer was built on")
+        mapping.update(bind(state, optimizer_variables, owner, "optimizer_variables",
+                            "optimizer.variables"))
         with StatelessScope(mapping) as scope:
-            self.apply(grads, model)
-            return [scope.get(v) for v in model], [scope.get(v) for v in state]
+            self.apply(list(grads), model)
+        return [scope.get(v) for v in model], [scope.get(v) for v in state]
 
     # --- configuration -------------------------------------------------------------------
 

@@ -32,16 +32,13 @@ def resolve_loss(identifier):
 class CompileConfig:
     def __init__(self, loss, loss_weights, metrics, weighted_metrics,
                  output_names: list[str] | None):
-        if loss is None:
-            raise ValueError("compile() needs a loss, e.g. compile(loss='mse', optimizer='sgd').")
+        # No loss is allowed, as in Keras: the model then trains on its add_loss() terms alone.
         if output_names is None:
             count = len(loss) if isinstance(loss, (list, tuple)) else \
                 len(loss) if isinstance(loss, dict) else 1
             output_names = [f"output_{i}" for i in range(count)] if count > 1 else ["output"]
         self.output_names = list(output_names)
         self.losses = [resolve_loss(lo) for lo in self.per_output(loss, "loss", fill=True)]
-        if all(lo is None for lo in self.losses):
-            raise ValueError("compile() needs a loss for at least one output.")
         weights = [1.0] * len(self.losses) if loss_weights is None else \
             self.per_output(loss_weights, "loss_weights", fill=False)
         self.loss_weights = [1.0 if w is None else float(w) for w in weights]
@@ -56,6 +53,11 @@ class CompileConfig:
         self.output_loss_trackers = [Mean(name=f"{n}_loss") for n in self.output_names] \
             if len(self.output_names) > 1 else []
         self.metrics: list | None = None  # [(output index, Metric, weighted)], once shapes are known
+
+    @property
+    def needs_targets(self) -> bool:
+        """Whether steps read y: a compiled loss or metric does; add_loss() terms do not."""
+        return any(lo is not None for lo in self.losses) or any(self.metric_specs)
 
     @property
     def multi(self) -> bool:
@@ -125,7 +127,9 @@ class CompileConfig:
         return known + sorted(n for n in names if n not in known)
 
     def match(self, structure, what: str) -> list:
-        """Targets or predictions as a list in output order."""
+        """Targets or predictions as a list in output order (no targets: None for each)."""
+        if structure is None:
+            return [None] * len(self.output_names)
         if isinstance(structure, dict):
             missing = [n for n in self.output_names if n not in structure]
             if missing:

@@ -179,13 +179,17 @@ def test_pass(model, steps: Steps, arrays, num_samples: int, batch_size: int, nu
 
 def predict_batches(steps: Steps, batches, cbs, batch_logs: bool) -> list:
     """Model outputs batch by batch."""
-    weights, outputs = steps.weights(), []
-    for i, x in enumerate(batches):
-        if batch_logs:
-            cbs.on_predict_batch_begin(i)
-        outputs.append(steps.predict(weights, x))
-        if batch_logs:
-            cbs.on_predict_batch_end(i, {"outputs": outputs[-1]})
+    weights, seeds, outputs = steps.weights(), steps.gather_seeds(), []
+    try:
+        for i, x in enumerate(batches):
+            if batch_logs:
+                cbs.on_predict_batch_begin(i)
+            out, seeds = steps.predict(weights, seeds, x)
+            outputs.append(out)
+            if batch_logs:
+                cbs.on_predict_batch_end(i, {"outputs": outputs[-1]})
+    finally:
+        steps.scatter_seeds(seeds)
     return outputs
 
 
@@ -197,11 +201,16 @@ def predict_pass(steps: Steps, x, num_samples: int, batch_size: int, num_steps: 
     if per_batch or not _backend.get().compiled_loops:
         return predict_batches(steps, sequential_rows(x, num_samples, batch_size, num_steps),
                                cbs, per_batch and cbs.wants_batch_logs)
-    weights, outputs = steps.weights(), []
-    full = min(num_steps, num_samples // batch_size)
-    if full:
-        outputs.append(steps.loop("predict", batch_size, full)(weights, x))
-    if num_steps > full:
-        rows = ops.arange(full * batch_size, num_samples)
-        outputs.append(steps.predict(weights, take_rows(x, rows)))
+    weights, seeds, outputs = steps.weights(), steps.gather_seeds(), []
+    try:
+        full = min(num_steps, num_samples // batch_size)
+        if full:
+            out, seeds = steps.loop("predict", batch_size, full)(weights, seeds, x)
+            outputs.append(out)
+        if num_steps > full:
+            rows = ops.arange(full * batch_size, num_samples)
+            out, seeds = steps.predict(weights, seeds, take_rows(x, rows))
+            outputs.append(out)
+    finally:
+        steps.scatter_seeds(seeds)
     return outputs

@@ -6,18 +6,52 @@ them gradients the same way on every backend, so a custom step is written once.
 
 from __future__ import annotations
 
+import inspect
+
 from nhanh import backend as _backend
 from nhanh import ops
 from nhanh.utils.batches import unpack_x_y_sample_weight
-from nhanh.variables import StatelessScope
+from nhanh.variables import StatelessScope, bind
 
 
 class StepAPI:
     """compute_loss / compute_metrics / value_and_grad / train_step / test_step."""
 
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None):
-        """Weighted sum of the per-output losses plus the layers' regularization losses."""
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """Weighted sum of the per-output losses plus the layers' regularization losses.
+        (`x` and `training` are Keras's arguments, for overrides; the base uses neither.)"""
         return self._compute_losses(y, y_pred, sample_weight)[0]
+
+    @property
+    def metrics_variables(self) -> list:
+        """The Variables of every metric in `metrics`, in that order."""
+        return [v for metric in self.metrics for v in metric.variables]
+
+    def stateless_compute_loss(self, trainable_variables, non_trainable_variables,
+                               metrics_variables, x=None, y=None, y_pred=None,
+                               sample_weight=None, training=True):
+        """`compute_loss` as a pure function of the given state (Keras's JAX idiom), so the
+        regularization terms read the values being differentiated, not the Variables.
+
+        Returns:
+            `(loss, (trainable_variables, non_trainable_variables, metrics_variables))`,
+            the last two the new values in the orders of the matching properties.
+        """
+        owner = f"{type(self).__name__}.stateless_compute_loss"
+        non_trainable, metrics = self.non_trainable_variables, self.metrics_variables
+        mapping = bind(self.trainable_variables, trainable_variables, owner,
+                       "trainable_variables", "model.trainable_variables")
+        mapping.update(bind(non_trainable, non_trainable_variables, owner,
+                            "non_trainable_variables", "model.non_trainable_variables"))
+        mapping.update(bind(metrics, metrics_variables, owner, "metrics_variables",
+                            "model.metrics_variables"))
+        with StatelessScope(mapping) as scope:
+            # An override written before Keras 3.3 has no `training` argument.
+            takes_training = "training" in inspect.signature(self.compute_loss).parameters
+            loss = self.compute_loss(x, y, y_pred, sample_weight,
+                                     **({"training": training} if takes_training else {}))
+        return loss, (list(trainable_variables), [scope.get(v) for v in non_trainable],
+                      [scope.get(v) for v in metrics])
 
     def _compute_losses(self, y, y_pred, sample_weight):
         config = self._compile_config
@@ -31,7 +65,7 @@ class StepAPI:
                 total = weighted if total is None else total + weighted
         for extra in self.losses:
             total = extra if total is None else total + extra
-        return (0.0 if total is None else total), per_output
+        return (ops.zeros((), "float32") if total is None else total), per_output
 
     def value_and_grad(self, fn, variables=None):
         """((loss, aux), grads) of fn() -> (loss, aux), with respect to `variables` (by default
@@ -63,7 +97,8 @@ class StepAPI:
             return self.optimizer.scale_loss(loss), (loss, y_pred, per_output)
 
         (_, (loss, y_pred, per_output)), grads = self.value_and_grad(forward)
-        self.optimizer.apply(grads, self.trainable_variables)
+        if grads:  # a model with nothing to train still tracks its loss (Keras: the same)
+            self.optimizer.apply(grads, self.trainable_variables)
         self._track_losses(x, loss, per_output)
         return self.compute_metrics(x, y, y_pred, sample_weight)
 

@@ -45,6 +45,7 @@ class Steps:
         model.optimizer.build(self.trainable)
         self.optimizer = list(model.optimizer.variables)
         self.metrics = [v for m in model.metrics for v in m.variables]
+        self.seeds = _seed_states(model, self.non_trainable)
         self.key = Steps.key_of(model)
         self.log_names = [m.name for m in model.metrics]  # the order _results gives
         self.trace_counts = {k: 0 for k in ("train", "test", "predict", "train_loop",
@@ -128,10 +129,21 @@ class Steps:
         self._owned = owned
 
     def gather_metrics(self) -> list:
-        return [v._value for v in self.metrics]
+        """What evaluation carries from batch to batch: the metrics' state, then the seed
+        generators' (so each batch, and each evaluate(), draws anew, as in Keras). The seeds
+        are copies: this state is donated, and the weights passed beside it hold them too."""
+        copy = _backend.get().copy
+        return [v._value for v in self.metrics] + [copy(v._value) for v in self.seeds]
 
     def scatter_metrics(self, values) -> None:
-        for v, value in zip(self.metrics, values):
+        for v, value in zip(self.metrics + self.seeds, values):
+            v._value, v._unshared = value, False
+
+    def gather_seeds(self) -> list:
+        return [v._value for v in self.seeds]
+
+    def scatter_seeds(self, values) -> None:
+        for v, value in zip(self.seeds, values):
             v._value, v._unshared = value, False
 
     # --- the pure steps --------------------------------------------------------------------
@@ -157,24 +169,29 @@ class Steps:
         return self._train(state, take_rows(arrays, rows))
 
     def _test(self, metric_state, weights, data):
+        carried = self.metrics + self.seeds
         mapping = dict(zip(self.trainable + self.non_trainable, weights))
-        mapping.update(zip(self.metrics, metric_state))
+        mapping.update(zip(carried, metric_state))
         with StatelessScope(mapping) as scope:
             logs = self.model.test_step(_pack(data))
-            new_metrics = [scope.get(v) for v in self.metrics]
+            new_metrics = [scope.get(v) for v in carried]
         self.model._clear_call_losses()
         return new_metrics, self._logs(logs)
 
-    def _predict(self, weights, x):
-        with StatelessScope(zip(self.trainable + self.non_trainable, weights)):
-            return self.model(x, training=False)
+    def _predict(self, weights, seeds, x):
+        """(outputs, the seed generators' new states): each batch draws anew."""
+        mapping = dict(zip(self.trainable + self.non_trainable, weights))
+        mapping.update(zip(self.seeds, seeds))
+        with StatelessScope(mapping) as scope:
+            out = self.model(x, training=False)
+            return out, [scope.get(v) for v in self.seeds]
 
     def weights(self) -> list:
         return [v._value for v in self.trainable + self.non_trainable]
 
     # --- loops of steps over device-resident data ------------------------------------------
     def _results(self, metric_values) -> list:
-        with StatelessScope(zip(self.metrics, metric_values)):
+        with StatelessScope(zip(self.metrics, metric_values)):  # (seed states after them)
             return [m.result() for m in self.model.metrics]
 
     def _train_loop(self, batch_size, state, arrays, order, start, count):
@@ -193,23 +210,31 @@ class Steps:
         metric_state = ops.fori_loop(start, start + count, body, metric_state)
         return metric_state, self._results(metric_state)
 
-    def _predict_loop(self, batch_size, count, weights, x):
-        """Outputs of `count` full batches, written into one preallocated buffer per output."""
-        first = self.predict(weights, slice_rows(x, 0, batch_size))
+    def _predict_loop(self, batch_size, count, weights, seeds, x):
+        """(Outputs of `count` full batches, written into one preallocated buffer per output;
+        the seed states after them)."""
+        first, seeds = self.predict(weights, seeds, slice_rows(x, 0, batch_size))
         single = not isinstance(first, (list, tuple))
         first = [first] if single else list(first)
         buffers = [ops.slice_update(ops.zeros((count * batch_size, *ops.shape(f)[1:]),
                                               ops.dtype(f)), (0,) * ops.ndim(f), f)
                    for f in first]
 
-        def body(i, buffers):
-            out = self.predict(weights, slice_rows(x, i * batch_size, batch_size))
+        def body(i, carry):
+            buffers, seeds = carry
+            out, seeds = self.predict(weights, seeds, slice_rows(x, i * batch_size, batch_size))
             out = [out] if single else list(out)
             return [ops.slice_update(b, (i * batch_size,) + (0,) * (ops.ndim(o) - 1), o)
-                    for b, o in zip(buffers, out)]
+                    for b, o in zip(buffers, out)], seeds
 
-        buffers = ops.fori_loop(1, count, body, buffers)
-        return buffers[0] if single else buffers
+        buffers, seeds = ops.fori_loop(1, count, body, (buffers, seeds))
+        return (buffers[0] if single else buffers), seeds
+
+
+def _seed_states(model, non_trainable: list[Variable]) -> list[Variable]:
+    """The seed generators' state Variables among the step's non-trainable state."""
+    seeds = {id(v) for v in model.state_variables}
+    return [v for v in non_trainable if id(v) in seeds]
 
 
 def compile_mode(model) -> str:

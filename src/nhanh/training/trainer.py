@@ -21,7 +21,7 @@ from nhanh.training.compile_config import CompileConfig
 from nhanh.training.data import ArrayData, BatchSource, is_batch_source
 from nhanh.training.loops import sorted_logs, to_floats
 from nhanh.training.step_api import StepAPI
-from nhanh.training.steps import Steps, compile_mode
+from nhanh.training.steps import Steps, _seed_states, _unique, compile_mode
 from nhanh.training.target_checks import check_sparse_labels
 
 
@@ -72,6 +72,12 @@ def _fused_layers_ok(model) -> bool:
 def _overrides(model, method: str) -> bool:
     """A custom train_step/test_step runs step by step (its logs are whatever it returns)."""
     return getattr(type(model), method) is not getattr(Trainer, method)
+
+
+def _warn_if_nothing_to_train(steps: Steps, stacklevel: int) -> None:
+    """Keras's warning (its PyTorch and TensorFlow trainers): the steps only track the loss."""
+    if not steps.trainable:
+        warnings.warn("The model does not have any trainable weights.", stacklevel=stacklevel)
 
 
 def _map_shapes(features):
@@ -181,7 +187,7 @@ class Trainer(StepAPI):
     def _prepare(self, data: ArrayData, with_targets: bool) -> Steps:
         self._check_input_shapes(data)
         if with_targets:
-            if data.y is None:
+            if data.y is None and self._compile_config.needs_targets:
                 raise ValueError("This method needs targets: pass y (or validation targets).")
             self._check_targets(data)
         key = Steps.key_of(self)
@@ -249,6 +255,7 @@ class Trainer(StepAPI):
             if class_weight is not None:
                 data.apply_class_weight(class_weight)
         steps = self._prepare(data, with_targets=True)
+        _warn_if_nothing_to_train(steps, stacklevel=4)  # the caller of fit (past closes_sources)
         if val_data is not None:
             self._check_input_shapes(val_data)
             if isinstance(val_data, ArrayData):
@@ -415,6 +422,7 @@ class Trainer(StepAPI):
         self._assert_compiled("train_on_batch")
         data = ArrayData(x, y, sample_weight, class_weight)
         steps = self._prepare(data, with_targets=True)
+        _warn_if_nothing_to_train(steps, stacklevel=3)
         self._reset_metrics()
         state = steps.gather()
         try:
@@ -439,7 +447,8 @@ class _PredictOnly(Steps):
     def __init__(self, model):
         self.model = model
         self.trainable = list(model.trainable_variables)
-        self.non_trainable = list(model.non_trainable_variables)
+        self.non_trainable = _unique(model.non_trainable_variables + model.state_variables)
+        self.seeds = _seed_states(model, self.non_trainable)
         self.key = _PredictOnly.key_of(model)
         self.trace_counts = {"predict": 0, "predict_loop": 0}
         self.mode = compile_mode(model)
