@@ -43,5 +43,8 @@ class Adadelta(Optimizer):
         delta_avg.assign(rho * delta_avg.value + (1.0 - rho) * ops.square(delta))
         variable.assign_add(lr * delta)
 
+    def in_place_rule(self) -> tuple[str, dict]:
+        return "adadelta", {"rho": self.rho, "epsilon": self.epsilon}
+
     def get_config(self) -> dict:
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}

@@ -79,6 +79,10 @@ class Adafactor(Optimizer):
         u = u / ops.maximum(1.0, _rms(u) / self.clip_threshold)
         variable.assign_sub(alpha * u)
 
+    def in_place_rule(self) -> tuple[str, dict]:
+        return "adafactor", {"beta_2_decay": self.beta_2_decay, "epsilon_1": self.epsilon_1,
+                             "epsilon_2": self.epsilon_2, "clip_threshold": self.clip_threshold}
+
     def get_config(self) -> dict:
         return {**super().get_config(), "beta_2_decay": self.beta_2_decay,
                 "epsilon_1": self.epsilon_1, "epsilon_2": self.epsilon_2,

@@ -70,6 +70,13 @@ class Ftrl(Optimizer):
         variable.assign((ops.clip(z, -l1, l1) - z) / quadratic)
         accumulator.assign(n_new)
 
+    def in_place_rule(self) -> tuple[str, dict]:
+        return "ftrl", {"learning_rate_power": self.learning_rate_power,
+                        "l1": self.l1_regularization_strength,
+                        "l2": self.l2_regularization_strength,
+                        "l2_shrinkage": self.l2_shrinkage_regularization_strength,
+                        "beta": self.beta}
+
     def get_config(self) -> dict:
         return {**super().get_config(), "learning_rate_power": self.learning_rate_power,
                 "initial_accumulator_value": self.initial_accumulator_value,

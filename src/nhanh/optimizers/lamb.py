@@ -50,6 +50,9 @@ class Lamb(Optimizer):
         ratio = ops.where(w_norm > 0, ops.where(d_norm > 0, w_norm / safe, 1.0), 1.0)
         variable.assign_sub(ratio * lr * direction)
 
+    def in_place_rule(self) -> tuple[str, dict]:
+        return "lamb", {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
     def get_config(self) -> dict:
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
                 "epsilon": self.epsilon}

@@ -6,6 +6,11 @@ exactly 2-D, an embedding (when `exclude_embeddings`), and any weight whose path
 `exclude_layers` (`re.search`). Only those get a `velocity` slot, so `variables` lists the same
 state, in the same order, as Keras's Muon. Weight decay is decoupled, at `adam_weight_decay` for
 the Adam weights and `weight_decay` for the Muon ones.
+
+On PyTorch, inside a training step that owns the state, Muon runs in place (see
+`_update_in_place`): the base's form cannot, since it expects every weight to have every slot
+and one decay rate, so Muon splits its weights into the two groups and hands each to its own
+kernel (backend `update_rules`: "adam" and "muon").
 """
 
 from __future__ import annotations
@@ -15,10 +20,11 @@ import numbers
 import re
 from typing import Any, Sequence
 
+from nhanh import backend as _backend
 from nhanh import ops
 from nhanh.optimizers.optimizer import Optimizer, check_number
 from nhanh.optimizers.schedules import LearningRateSchedule
-from nhanh.variables import Variable
+from nhanh.variables import Variable, current_scope
 
 
 def variable_path(variable: Variable) -> str:
@@ -154,15 +160,70 @@ class Muon(Optimizer):
             x = a * x + ops.matmul(b * gram + c * ops.matmul(gram, gram), x)
         return ops.swapaxes(x, -1, -2) if tall else x
 
+    def _decay_rate(self, variable: Variable) -> float | None:
+        """The decoupled weight-decay rate of `variable`: its group's, None when excluded."""
+        rate = self.adam_weight_decay if "velocity" in self._slots[variable] else \
+            self.weight_decay
+        pattern = self._exclude_pattern
+        if rate is None or id(variable) in self._exclude_ids or (
+                pattern is not None and pattern.search(variable.name) is not None):
+            return None
+        return rate
+
     def _apply_weight_decay(self, variables: list[Variable], learning_rate) -> None:
         for v in variables:
-            rate = self.adam_weight_decay if "velocity" in self._slots[v] else self.weight_decay
-            pattern = self._exclude_pattern
-            if rate is None or id(v) in self._exclude_ids or (
-                    pattern is not None and pattern.search(v.name) is not None):
+            rate = self._decay_rate(v)
+            if rate is not None:
+                lr = ops.cast(learning_rate, v.dtype)
+                v.assign(v.value - v.value * ops.cast(rate, v.dtype) * lr)
+
+    def in_place_rule(self) -> tuple[str, dict]:
+        return "muon", {"momentum": self.momentum, "nesterov": self.nesterov,
+                        "a": self.muon_a, "b": self.muon_b, "c": self.muon_c,
+                        "ns_steps": self.ns_steps}
+
+    def _update_in_place(self, grads: list, variables: list[Variable], learning_rate) -> bool:
+        """The base's conditions (a donated scope owning every buffer written, no subclass
+        rule), then per group: decay at its rate, Adam's kernel for the Adam weights (at
+        lr * adam_lr_ratio), Muon's for the matrices."""
+        scope, rules = current_scope(), _backend.get().update_rules
+        kernels = [rules.get(n) for n in ("muon", "adam", "weight_decay")]
+        cls = type(self)
+        owner = next(k for k in cls.__mro__ if "in_place_rule" in k.__dict__)
+        if scope is None or not scope.donated or None in kernels or any(
+                getattr(cls, n) is not getattr(owner, n) for n in
+                ("update_step", "_adam_step", "_muon_step", "orthogonalize",
+                 "_apply_weight_decay")):
+            return False
+        muon, adam, decay = kernels
+        owned = self._owned_state(scope, variables)
+        if owned is None:
+            return False
+        grads = [g if ops.dtype(g) == v.dtype else ops.cast(g, v.dtype)
+                 for g, v in zip(grads, variables)]
+        rates = [self._decay_rate(v) for v in variables]
+        for rate in set(rates) - {None}:
+            decay([p for (p, _), r in zip(owned, rates) if r == rate], [], {}, learning_rate,
+                  self._iterations.value, rate=rate)
+        step = self._local_step()
+        for takes_adam in (True, False):
+            group = [i for i, (_, slots) in enumerate(owned)
+                     if ("velocity" in slots) == takes_adam]
+            if not group:
                 continue
-            lr = ops.cast(learning_rate, v.dtype)
-            v.assign(v.value - v.value * ops.cast(rate, v.dtype) * lr)
+            params, group_grads = [owned[i][0] for i in group], [grads[i] for i in group]
+            slots = {n: [owned[i][1][n] for i in group] for n in owned[group[0]][1]}
+            if takes_adam:
+                adam(params, group_grads, slots, learning_rate * self.adam_lr_ratio, step,
+                     beta_1=self.adam_beta_1, beta_2=self.adam_beta_2, epsilon=self.epsilon,
+                     amsgrad=False)
+            else:
+                scales = [1.0 if self.rms_rate is None else self.rms_rate *
+                          math.sqrt(max(variables[i].shape[0], variables[i].shape[1]))
+                          for i in group]
+                muon(params, group_grads, slots, learning_rate, step, scales=scales,
+                     **self.in_place_rule()[1])
+        return True
 
     def get_config(self) -> dict:
         return {**super().get_config(), "adam_beta_1": self.adam_beta_1,

@@ -511,6 +511,21 @@ class Optimizer:
             return loss
         return loss * self.loss_scale_factor
 
+    def _owned_state(self, scope, variables: list[Variable]) -> list[tuple] | None:
+        """[(weight buffer, {slot name: buffer})] per variable when the donated `scope` owns
+        every buffer an in-place rule would write (none missing, none handed to another
+        Variable, none shared), else None."""
+        names = [n for group in self.slot_groups() for n in group]
+        owned = [(scope.owned_value(v), {n: scope.owned_value(self._slots[v][n])
+                                          for n in names if n in self._slots[v]})
+                 for v in variables]
+        buffers = [t for p, own in owned for t in (p, *own.values())]
+        taken = {id(t) for t in scope.assigned.values()}  # already handed to another Variable
+        if any(t is None or id(t) in taken for t in buffers) or \
+                len({id(t) for t in buffers}) < len(buffers):
+            return None
+        return owned
+
     def _update_in_place(self, grads: list, variables: list[Variable], learning_rate) -> bool:
         """Run the engine's in-place rule when there is one and the training step owns every
         buffer it would write (a donated scope; no buffer shared); False leaves it to
@@ -523,14 +538,12 @@ class Optimizer:
         owner = next(k for k in cls.__mro__ if "in_place_rule" in k.__dict__)
         if kernel is None or cls.update_step is not owner.update_step:
             return False
-        params = [scope.owned_value(v) for v in variables]
-        slots = {n: [scope.owned_value(self._slots[v][n]) for v in variables]
-                 for group in self.slot_groups() for n in group}
-        buffers = params + [t for values in slots.values() for t in values]
-        taken = {id(t) for t in scope.assigned.values()}  # already handed to another Variable
-        if any(t is None or id(t) in taken for t in buffers) or \
-                len({id(t) for t in buffers}) < len(buffers):
+        owned = self._owned_state(scope, variables)
+        if owned is None:
             return False
+        params = [p for p, _ in owned]
+        slots = {n: [own[n] for _, own in owned]
+                 for group in self.slot_groups() for n in group}
         grads = [g if ops.dtype(g) == v.dtype else ops.cast(g, v.dtype)
                  for g, v in zip(grads, variables)]
         decayed = [p for p, v in zip(params, variables) if self._uses_weight_decay(v)]

@@ -75,6 +75,11 @@ class ScheduleFreeAdamW(Optimizer):
         x = (1.0 - weight) * x_old + weight * z.value
         variable.assign((1.0 - self.beta_1) * z.value + self.beta_1 * x)
 
+    def in_place_rule(self) -> tuple[str, dict]:
+        return "schedule_free_adamw", {"beta_1": self.beta_1, "beta_2": self.beta_2,
+                                       "epsilon": self.epsilon,
+                                       "warmup_steps": self.warmup_steps}
+
     def get_config(self) -> dict:
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
                 "epsilon": self.epsilon, "warmup_steps": self.warmup_steps}
