@@ -28,7 +28,7 @@ TOOLKIT = ["keras", "keras.backend", "keras.callbacks", "keras.config", "keras.l
 _SAVING = "reads or writes model files: the saving work (keras.saving, .keras files) owns it"
 _DTYPES = "dtype policies and mixed precision belong to the layers-and-ops work"
 _PREPROCESSING = ("builds on the preprocessing layers (StringLookup, Hashing, Discretization, "
-                  "...) that the layers-and-ops work brings")
+                  "...) and on models that start with host-side layers: layers-and-ops work")
 
 LEFT_OUT = {
     "keras.applications": "pretrained architectures need downloadable weights; not planned yet",

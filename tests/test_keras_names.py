@@ -18,7 +18,8 @@ HOOKED = ["nhanh", "nhanh.activations", "nhanh.callbacks", "nhanh.config", "nhan
           "nhanh.initializers", "nhanh.layers", "nhanh.losses", "nhanh.metrics", "nhanh.models",
           "nhanh.ops", "nhanh.optimizers", "nhanh.optimizers.schedules", "nhanh.random",
           "nhanh.regularizers", "nhanh.utils", "nhanh.datasets", "nhanh.preprocessing",
-          "nhanh.preprocessing.image", "nhanh.preprocessing.sequence"]
+          "nhanh.preprocessing.image", "nhanh.preprocessing.sequence", "nhanh.ops.numpy",
+          "nhanh.ops.nn", "nhanh.ops.linalg", "nhanh.ops.image"]
 
 
 def shown(error: BaseException) -> str:
@@ -135,3 +136,12 @@ def test_submodules_not_imported_yet_are_imported_on_access():
         if saved is not None:
             sys.modules[name] = saved
             layers.core = had if had is not None else saved
+
+
+@pytest.mark.parametrize("group", ["numpy", "nn", "linalg", "image"])
+def test_ops_groups_hold_nhanh_ops_own_functions_under_kerass_grouping(group):
+    module = importlib.import_module(f"nhanh.ops.{group}")
+    keras_group = keras_names.keras_modules()[f"keras.ops.{group}"]
+    assert set(module.__all__) == {n for n in keras_group if n in vars(nhanh.ops)}
+    for name in module.__all__:
+        assert getattr(module, name) is getattr(nhanh.ops, name)
