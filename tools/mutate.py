@@ -258,7 +258,7 @@ def check_import(workdir: Path, env: dict) -> None:
 
 
 def run_tests(workdir: Path, env: dict, tests: list[str], timeout: float):
-    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
+    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
            "-W", "ignore", *tests]
     start = time.monotonic()
     try:
@@ -279,7 +279,8 @@ def coverage_map(workdir: Path, env: dict, files: list[str], packages) -> tuple[
         f"    {workdir / 'src' / 'nhanh' / p}\n" for p in packages))
     junit = workdir / "junit.xml"
     cmd = [sys.executable, "-m", "coverage", "run", f"--rcfile={rc}", "-m", "pytest", "-q",
-           "-p", "no:cacheprovider", "-W", "ignore", f"--junitxml={junit}", *files]
+           "-p", "no:cacheprovider", "-o", "addopts=", "-W", "ignore", f"--junitxml={junit}",
+           *files]
     subprocess.run(cmd, env=env, cwd=workdir, capture_output=True, text=True)
     import xml.etree.ElementTree as ET
     import coverage
