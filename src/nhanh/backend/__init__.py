@@ -108,8 +108,16 @@ CONV_OPS: tuple[str, ...] = (
 # Recurrences and other loops that must compile to one program (lax.scan on JAX).
 RNN_OPS: tuple[str, ...] = ("scan", "rnn", "lstm", "gru")
 
+# Linear algebra and Fourier transforms (each backend's linalg and fft modules).
+LINALG_OPS: tuple[str, ...] = ()
+FFT_OPS: tuple[str, ...] = ()
+
+# Control flow, segment and scatter ops that must stay inside compiled steps.
+CONTROL_OPS: tuple[str, ...] = ()
+
 OP_GROUPS: dict[str, tuple[str, ...]] = {"numpy": NUMPY_OPS, "nn": NN_OPS, "conv": CONV_OPS,
-                                         "rnn": RNN_OPS}
+                                         "rnn": RNN_OPS, "linalg": LINALG_OPS, "fft": FFT_OPS,
+                                         "control": CONTROL_OPS}
 
 _current: types.ModuleType | None = None
 _loaded: dict[str, types.ModuleType] = {}

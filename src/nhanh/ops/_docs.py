@@ -2013,3 +2013,8 @@ saturate_cast = _stub("saturate_cast(x, dtype)", "x cast to dtype, values outsid
 get_item = _stub("get_item(x, key)", "`x[key]`, numpy's indexing.", {"x": "Input tensor.",
                  "key": "An int, slice, tuple of them, or index tensor."}, "A tensor.")
 del _name, _summary, _returns, _axis, _params, _args
+
+
+from nhanh.ops._docs_control import *  # noqa: E402,F401,F403
+from nhanh.ops._docs_fft import *  # noqa: E402,F401,F403
+from nhanh.ops._docs_linalg import *  # noqa: E402,F401,F403

@@ -1,0 +1,1 @@
+"""Fourier transforms on JAX (the backend contract's fft group)."""

@@ -1,0 +1,1 @@
+"""Linear algebra on JAX (the backend contract's linalg group)."""

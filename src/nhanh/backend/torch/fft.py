@@ -1,0 +1,1 @@
+"""Fourier transforms on PyTorch (the backend contract's fft group)."""

@@ -1,0 +1,1 @@
+"""Linear algebra on PyTorch (the backend contract's linalg group)."""

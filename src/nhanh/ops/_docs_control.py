@@ -1,0 +1,1 @@
+"""Documentation stubs of the control ops (see _docs.py: never called)."""

@@ -1,0 +1,1 @@
+"""Documentation stubs of the fft ops (see _docs.py: never called)."""
