@@ -109,11 +109,21 @@ CONV_OPS: tuple[str, ...] = (
 RNN_OPS: tuple[str, ...] = ("scan", "rnn", "lstm", "gru")
 
 # Linear algebra and Fourier transforms (each backend's linalg and fft modules).
-LINALG_OPS: tuple[str, ...] = ()
-FFT_OPS: tuple[str, ...] = ()
+LINALG_OPS: tuple[str, ...] = (
+    "cholesky", "cholesky_inverse", "det", "eig", "eigh", "inv", "lu_factor", "qr", "solve",
+    "solve_triangular", "svd", "lstsq", "matrix_rank", "pinv", "jvp",
+)
+FFT_OPS: tuple[str, ...] = (
+    "fft", "fft2", "ifft2", "rfft", "irfft", "stft", "istft", "view_as_complex", "view_as_real",
+    "polar",
+)
 
 # Control flow, segment and scatter ops that must stay inside compiled steps.
-CONTROL_OPS: tuple[str, ...] = ()
+CONTROL_OPS: tuple[str, ...] = (
+    "cond", "switch", "while_loop", "map", "vectorized_map", "associative_scan",
+    "custom_gradient", "segment_sum", "segment_max", "segment_min", "segment_prod", "scatter",
+    "scatter_update", "in_top_k", "extract_sequences", "unique", "rearrange",
+)
 
 OP_GROUPS: dict[str, tuple[str, ...]] = {"numpy": NUMPY_OPS, "nn": NN_OPS, "conv": CONV_OPS,
                                          "rnn": RNN_OPS, "linalg": LINALG_OPS, "fft": FFT_OPS,
