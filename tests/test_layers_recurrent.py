@@ -549,8 +549,6 @@ def test_wrong_rank_fails_at_build_naming_the_layer(make_layer):
 
 
 def test_bad_arguments_raise_clear_errors():
-    with pytest.raises(NotImplementedError, match="stateful=True"):
-        LSTM(U, stateful=True)
     with pytest.raises(ValueError, match="units"):
         GRU(0)
     with pytest.raises(ValueError, match="merge_mode"):

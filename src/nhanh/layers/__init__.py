@@ -22,7 +22,9 @@ from nhanh.layers.depthwise_separable import (
     SeparableConvolution2D,
 )
 from nhanh.layers.gru import GRU, GRUCell
+from nhanh.layers.group_query_attention import GroupedQueryAttention, GroupQueryAttention
 from nhanh.layers.input_layer import Input, InputLayer
+from nhanh.layers.jax_layer import JaxLayer
 from nhanh.layers.layer import InputSpec, Layer
 from nhanh.layers.lstm import LSTM, LSTMCell
 from nhanh.layers.merging import (
@@ -40,6 +42,7 @@ from nhanh.layers.pooling import (
     GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D, MaxPool1D, MaxPool2D, MaxPool3D,
     MaxPooling1D, MaxPooling2D, MaxPooling3D,
 )
+from nhanh.layers.pipeline import Pipeline
 from nhanh.layers.preprocessing import CategoryEncoding, Normalization
 from nhanh.layers.discretization import Discretization
 from nhanh.layers.hashed_crossing import HashedCrossing
@@ -47,14 +50,17 @@ from nhanh.layers.hashing import Hashing
 from nhanh.layers.integer_lookup import IntegerLookup
 from nhanh.layers.string_lookup import StringLookup
 from nhanh.layers.text_vectorization import TextVectorization
+from nhanh.layers.torch_module_wrapper import TorchModuleWrapper
 from nhanh.layers.regularization import (
     ActivityRegularization, Dropout, GaussianDropout, GaussianNoise, SpatialDropout1D,
     SpatialDropout2D, SpatialDropout3D,
 )
 from nhanh.layers.rms_normalization import RMSNormalization
+from nhanh.layers.reversible_embedding import ReversibleEmbedding
 from nhanh.layers.rnn import RNN
 from nhanh.layers.simple_rnn import SimpleRNN, SimpleRNNCell
 from nhanh.layers.spectral_normalization import SpectralNormalization
+from nhanh.layers.stacked_rnn_cells import StackedRNNCells
 from nhanh.layers.up_sampling import UpSampling3D
 from nhanh.layers.reshaping import (
     Cropping1D, Cropping2D, Flatten, Permute, RepeatVector, Reshape, UpSampling1D, UpSampling2D,

@@ -138,8 +138,8 @@ class GRU(CellRNN):
         return_state: If True, return `[output, *final_states]`.
         go_backwards: If True, read the sequence from its end (and return the outputs in that
             reversed order).
-        stateful: Must be False: states are not carried between batches (True raises); pass them
-            explicitly with `return_state` and `initial_state`.
+        stateful: If True, the last states of each batch are the initial states of the next
+            (needs a fixed batch size; `reset_states()` zeros them).
         unroll: Accepted for Keras compatibility and ignored: the loop is always one compiled scan.
         zero_output_for_mask: If True, masked steps output zeros; otherwise they repeat the
             previous output (the states are carried over either way).

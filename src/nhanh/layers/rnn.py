@@ -6,6 +6,12 @@ zero_output_for_mask, which Bidirectional turns on for sequences); go_backwards 
 sequence from its end and returns the outputs in that (reversed) order; return_state appends
 the final states to the outputs, as a list.
 
+stateful=True keeps the final states in non-trainable Variables that are not weights (so
+get_weights matches Keras) but are listed in `state_variables`: the compiled fit, evaluate and
+predict steps carry them from batch to batch as they carry seed states, with no host round trip.
+A list of cells becomes a StackedRNNCells; the loop carries its states flat, and they are
+regrouped per cell only where the user sees them (return_state).
+
 The built-in cells (SimpleRNNCell, LSTMCell, GRUCell) derive from RecurrentCell, which lets the
 layer project the inputs of every step in one matmul before the loop and draw the dropout masks
 once per call (the same masks at every step, as Keras does); LSTM and GRU hand the whole
@@ -18,9 +24,10 @@ import functools
 import inspect
 from typing import Any
 
-from nhanh import ops, regularizers
+from nhanh import initializers, ops, regularizers, tree
 from nhanh.layers.layer import InputSpec, Layer, _accepts
 from nhanh.layers.rnn_cell import RecurrentCell
+from nhanh.variables import Variable
 
 
 def _maybe(fn, value):
@@ -52,14 +59,16 @@ class RNN(Layer):
     Args:
         cell: The cell computing one step: an object with `call(inputs, states)` returning
             `(output, new_states)` and a `state_size` (e.g. an `LSTMCell`, or a Layer subclass), or
-            its serialized config. A list of cells is not supported.
+            its serialized config. A list of cells runs as one `StackedRNNCells`.
         return_sequences: If True, return the output of every step (batch, timesteps, units);
             otherwise only the last one (batch, units).
         return_state: If True, return `[output, *final_states]`.
         go_backwards: If True, read the sequence from its end (and return the outputs in that
             reversed order).
-        stateful: Must be False: states are not carried between batches (True raises); pass them
-            explicitly with `return_state` and `initial_state`.
+        stateful: If True, the final states of a batch are the initial states of the next (sample
+            i of a batch continues sample i of the previous one); they live in non-trainable
+            Variables, so the batch size must be fixed (`Input(shape, batch_size=...)`).
+            `reset_states()` zeros them.
         unroll: Accepted for Keras compatibility and ignored: the loop is always one compiled scan.
         zero_output_for_mask: If True, masked steps output zeros; otherwise they repeat the
             previous output (the states are carried over either way).
@@ -75,26 +84,24 @@ class RNN(Layer):
         if isinstance(cell, dict):
             cell = _deserialize_cell(cell)
         if isinstance(cell, (list, tuple)):
-            raise NotImplementedError("A list of cells (StackedRNNCells) is not supported; stack "
-                                      "RNN layers with return_sequences=True instead.")
+            from nhanh.layers.stacked_rnn_cells import StackedRNNCells
+
+            cell = StackedRNNCells(cell)
         if not hasattr(cell, "call") or getattr(cell, "state_size", None) is None:
             raise ValueError(f"RNN needs a cell with a call() method and a `state_size`, got "
                              f"{cell!r}.")
-        if stateful:
-            raise NotImplementedError(
-                "stateful=True is not supported: nhanh's training step is a pure function and "
-                "keeps no state between batches. Pass the last states back in explicitly with "
-                "return_state=True and initial_state=..., or use stateful=False.")
         super().__init__(**kwargs)
         self.cell = cell
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
-        self.stateful = False
+        self.stateful = bool(stateful)
+        self._state_variables: list[Variable] = []  # the carried states (stateful only)
         self.unroll = bool(unroll)  # accepted for Keras configs; the loop is always one scan
         self.zero_output_for_mask = bool(zero_output_for_mask)
         sizes = cell.state_size
-        self.state_size = list(sizes) if isinstance(sizes, (list, tuple)) else [sizes]
+        self.state_size = tree.flatten(list(sizes) if isinstance(sizes, (list, tuple))
+                                       else [sizes])
         self.input_spec = InputSpec(min_ndim=3)
 
     @property
@@ -109,6 +116,38 @@ class RNN(Layer):
             self.cell._maybe_build((input_shape[0], *input_shape[2:]))
         if builtin:
             self.input_spec = InputSpec(ndim=3, axes={-1: input_shape[-1]})
+        if self.stateful:
+            self._build_states(input_shape[0])
+
+    def _build_states(self, batch) -> None:
+        """The carried states, as non-trainable Variables the training step carries too."""
+        if self._state_variables:
+            self.reset_states()
+            return
+        if batch is None:
+            raise ValueError(f"Layer {self.name!r} has stateful=True, which needs a fixed batch "
+                             "size, but its input shape has batch size None. Give the model "
+                             "Input(shape=(timesteps, features), batch_size=batch).")
+        self._state_variables = [
+            Variable(initializers.get("zeros"), shape=(int(batch), s), dtype=self.dtype,
+                     trainable=False, name=f"{self.name}/rnn_state") for s in self.state_size]
+
+    @property
+    def states(self) -> list | None:
+        """The carried state Variables of a stateful RNN (None before build or if stateless)."""
+        return list(self._state_variables) or None
+
+    @property
+    def state_variables(self) -> list[Variable]:
+        own = super().state_variables
+        return own + [v for v in self._state_variables if all(v is not o for o in own)]
+
+    def reset_states(self) -> None:
+        """Zero the carried states of a stateful RNN (between independent sequences)."""
+        for v in self._state_variables:
+            v.assign(ops.zeros(v.shape, v.dtype))
+
+    reset_state = reset_states
 
     def compute_output_shape(self, input_shape):
         batch = input_shape[0]
@@ -132,9 +171,9 @@ class RNN(Layer):
             init = getattr(self.cell, "get_initial_state", None)
             states = init(batch) if init is not None else [
                 ops.zeros((batch, s), self.dtype) for s in self.state_size]
-            return tuple(states if isinstance(states, (list, tuple)) else [states])
-        states = list(initial_state) if isinstance(initial_state, (list, tuple)) \
-            else [initial_state]
+            return tuple(tree.flatten(states if isinstance(states, (list, tuple)) else [states]))
+        states = tree.flatten(list(initial_state) if isinstance(initial_state, (list, tuple))
+                              else [initial_state])
         if len(states) != len(self.state_size):
             raise ValueError(f"Layer {self.name!r} has {len(self.state_size)} state(s) of sizes "
                              f"{self.state_size}, but initial_state has {len(states)} tensor(s).")
@@ -161,7 +200,8 @@ class RNN(Layer):
 
             def step(x, states):
                 output, new = cell.call(x, list(states), **kwargs)
-                return output, tuple(new) if isinstance(new, (list, tuple)) else (new,)
+                return output, tuple(tree.flatten(new if isinstance(new, (list, tuple))
+                                                  else [new]))
             xs = sequences
         return ops.rnn(step, xs, states, mask=mask, go_backwards=self.go_backwards,
                        zero_output_for_mask=self.zero_output_for_mask)
@@ -171,10 +211,25 @@ class RNN(Layer):
             mask = mask[0]
         if mask is not None:
             mask = ops.cast(mask, "bool")
-        states = self._initial_states(initial_state, ops.shape(sequences)[0])
+        batch = ops.shape(sequences)[0]
+        carried = self._state_variables
+        if carried and batch is not None and batch != carried[0].shape[0]:
+            raise ValueError(f"Layer {self.name!r} has stateful=True with batch size "
+                             f"{carried[0].shape[0]}, but received a batch of {batch}. Feed "
+                             "batches of that size (drop or pad the last one).")
+        if carried and initial_state is None:
+            initial_state = [v.value for v in carried]
+        states = self._initial_states(initial_state, batch)
         last, outputs, states = self._loop(sequences, states, mask, bool(training))
+        for v, state in zip(carried, states):
+            v.assign(state)
         output = outputs if self.return_sequences else last
-        return [output, *states] if self.return_state else output
+        return [output, *self._nest(states)] if self.return_state else output
+
+    def _nest(self, states) -> list:
+        """The final states as Keras returns them: grouped per cell for StackedRNNCells."""
+        nest = getattr(self.cell, "nest", None)
+        return nest(states) if callable(nest) else list(states)
 
     def _rnn_config(self) -> dict:
         return {"return_sequences": self.return_sequences, "return_state": self.return_state,
