@@ -174,3 +174,22 @@ def test_config_round_trip_across_layer_families(np_rng):
     xs = [np_rng.random((3, 5)).astype("float32"), np_rng.random((3, 5)).astype("float32")]
     np.testing.assert_allclose(copy.predict(xs, verbose=0), model.predict(xs, verbose=0),
                                rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.engine_independent
+def test_input_takes_kerass_batch_shape_like_keras():
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    import keras
+
+    for kwargs in (dict(batch_shape=(4, 3)), dict(batch_shape=(None, 5, 2)),
+                   dict(shape=(3,), batch_size=4)):
+        ours, theirs = nhanh.Input(**kwargs), keras.Input(**kwargs)
+        assert tuple(ours.shape) == tuple(theirs.shape)
+    with pytest.raises(ValueError, match="not both"):
+        nhanh.Input(shape=(3,), batch_shape=(4, 3))
+    with pytest.raises(ValueError):
+        keras.Input(shape=(3,), batch_shape=(4, 3))
+    inputs = nhanh.Input(batch_shape=(4, 3))
+    assert nhanh.Model(inputs, nhanh.layers.Dense(2)(inputs)).output_shape == (4, 2)

@@ -19,16 +19,23 @@ class InputLayer(Layer):
         dtype: Dtype of the input; `None` uses `nhanh.config.floatx()`.
         name: Name of the layer; `None` derives a unique one.
         input_shape: Keras 2 spelling of `shape`, used when `shape` is not given.
-        batch_input_shape: Full shape with the batch axis first; overrides `shape` and
-            `batch_size`.
+        batch_shape: Keras 3's full shape with the batch axis first, instead of `shape` and
+            `batch_size` (giving it with `shape` raises).
+        batch_input_shape: Keras 2's spelling of `batch_shape`.
         **kwargs: Other base-layer keywords (`trainable`, ...).
     """
 
     def __init__(self, shape: Sequence[int | None] | None = None, batch_size: int | None = None,
-                 dtype: str | None = None, name: str | None = None, *,
+                 dtype: str | None = None, name: str | None = None, *, batch_shape=None,
                  input_shape=None, batch_input_shape=None, **kwargs):
         if shape is None and input_shape is not None:
             shape = input_shape
+        if batch_shape is not None:
+            if shape is not None:
+                raise ValueError("Input: give `shape` (one sample's) or `batch_shape` (with the "
+                                 f"batch axis first), not both; got shape={shape!r} and "
+                                 f"batch_shape={batch_shape!r}.")
+            batch_input_shape = batch_shape
         if batch_input_shape is not None:
             batch_size, shape = batch_input_shape[0], batch_input_shape[1:]
         if shape is None:
@@ -68,7 +75,8 @@ def Input(shape: Sequence[int | None] | None = None, batch_size: int | None = No
         batch_size: Fixed batch size, or `None` for any.
         dtype: Dtype of the input; `None` uses `nhanh.config.floatx()`.
         name: Name of the input (of its `InputLayer`); `None` derives a unique one.
-        **kwargs: Passed to `InputLayer` (e.g. Keras 2's `batch_input_shape`).
+        **kwargs: Passed to `InputLayer`: Keras 3's `batch_shape` (the full shape, batch axis
+            first), Keras 2's `batch_input_shape`.
 
     Returns:
         A `SymbolicTensor` of shape `(batch_size, *shape)`.
