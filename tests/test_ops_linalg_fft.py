@@ -40,6 +40,14 @@ def test_det_inv_solve_match_numpy():
     b = rng.normal(size=(3, 4, 2)).astype("float32")
     v = rng.normal(size=(3, 4)).astype("float32")
     np.testing.assert_allclose(to_numpy(ops.det(a)), np.linalg.det(a), rtol=1e-4)
+    flipped = a.copy()
+    flipped[0, [0, 1]] = flipped[0, [1, 0]]  # two rows swapped: a negative determinant
+    sign, logabs = ops.slogdet(flipped)
+    assert np.linalg.det(flipped[0]) < 0
+    np.testing.assert_allclose(to_numpy(sign), np.linalg.slogdet(flipped)[0])
+    np.testing.assert_allclose(to_numpy(logabs), np.linalg.slogdet(flipped)[1], rtol=1e-5)
+    np.testing.assert_allclose(to_numpy(ops.logdet(flipped)), np.linalg.slogdet(flipped)[1],
+                               rtol=1e-5)
     np.testing.assert_allclose(to_numpy(ops.inv(a)), np.linalg.inv(a), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(to_numpy(ops.solve(a, b)), np.linalg.solve(a, b),
                                rtol=1e-4, atol=1e-5)
@@ -205,6 +213,7 @@ def test_gradients_match_finite_differences():
     wb = rng.normal(size=(3, 2)).astype("float32")
     cases = [
         (lambda x: ops.det(x), lambda x: np.linalg.det(x), (a,)),
+        (lambda x: ops.logdet(x), lambda x: np.linalg.slogdet(x)[1], (a,)),
         (lambda x, w: ops.sum(ops.inv(x) * w), lambda x: np.sum(np.linalg.inv(x) * w), (a, w)),
         (lambda x, b, w: ops.sum(ops.solve(x, b) * w),
          lambda x: np.sum(np.linalg.solve(x, b) * wb), (a, b, wb)),

@@ -111,7 +111,7 @@ RNN_OPS: tuple[str, ...] = ("scan", "rnn", "lstm", "gru")
 # Linear algebra and Fourier transforms (each backend's linalg and fft modules).
 LINALG_OPS: tuple[str, ...] = (
     "cholesky", "cholesky_inverse", "det", "eig", "eigh", "inv", "lu_factor", "qr", "solve",
-    "solve_triangular", "svd", "lstsq", "matrix_rank", "pinv", "jvp",
+    "solve_triangular", "svd", "lstsq", "matrix_rank", "pinv", "jvp", "slogdet", "logdet",
 )
 FFT_OPS: tuple[str, ...] = (
     "fft", "fft2", "ifft2", "rfft", "irfft", "stft", "istft", "view_as_complex", "view_as_real",

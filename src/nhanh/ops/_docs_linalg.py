@@ -42,6 +42,29 @@ def det(x):
     """
 
 
+def slogdet(x):
+    """Sign and log of the absolute determinant: stable where `det` over- or underflows.
+
+    Args:
+        x: Tensor of shape (..., N, N).
+
+    Returns:
+        A tuple `(sign, logabsdet)` of tensors of shape (...).
+    """
+
+
+def logdet(x):
+    """log |det(x)| (Keras's JAX meaning; for the positive-definite matrices it is meant for,
+    the log of the determinant).
+
+    Args:
+        x: Tensor of shape (..., N, N).
+
+    Returns:
+        A tensor of shape (...).
+    """
+
+
 def eig(x):
     """Eigenvalues and eigenvectors of general square matrices (CPU only on JAX).
 

@@ -57,6 +57,14 @@ def det(x):
     return jnp.linalg.det(_square("det", x))
 
 
+def slogdet(x):
+    return tuple(jnp.linalg.slogdet(_square("slogdet", x)))
+
+
+def logdet(x):
+    return jnp.linalg.slogdet(_square("logdet", x))[1]
+
+
 def eig(x):
     return tuple(jnp.linalg.eig(_square("eig", x)))
 

@@ -41,6 +41,14 @@ def det(x):
     return torch.linalg.det(_square("det", x))
 
 
+def slogdet(x):
+    return tuple(torch.linalg.slogdet(_square("slogdet", x)))
+
+
+def logdet(x):
+    return torch.linalg.slogdet(_square("logdet", x))[1]
+
+
 def eig(x):
     return tuple(torch.linalg.eig(_square("eig", x)))
 
