@@ -149,3 +149,13 @@ def test_input_returns_symbolic_tensor():
     t = layers.Input(shape=(3,), name="features")
     assert t.shape == (None, 3) and t.dtype == "float32"
     assert isinstance(t._source_layer, layers.InputLayer)
+
+
+def test_dense_takes_integer_inputs_like_float_ones():
+    """An int32 batch is promoted as NumPy would (int @ float -> float), on every engine."""
+    model = nhanh.Sequential([nhanh.Input((3,)), nhanh.layers.Dense(2)])
+    ints = np.arange(12, dtype="int32").reshape(4, 3)
+    np.testing.assert_allclose(model.predict(ints, verbose=0),
+                               model.predict(ints.astype("float32"), verbose=0), rtol=1e-6)
+    np.testing.assert_allclose(nhanh.ops.convert_to_numpy(nhanh.ops.matmul(ints, np.ones(
+        (3, 2), "float32"))), ints @ np.ones((3, 2)), rtol=1e-6)

@@ -74,7 +74,17 @@ less = _arithmetic(torch.lt)
 less_equal = _arithmetic(torch.le)
 logical_and = _binary(torch.logical_and)
 logical_or = _binary(torch.logical_or)
-matmul = _binary(torch.matmul)
+
+
+def matmul(x1, x2):
+    """torch.matmul after numpy's promotion (int32 @ float32 is float32, as on JAX)."""
+    x1, x2 = _pair(x1, x2)
+    if x1.dtype != x2.dtype:
+        common = torch.promote_types(x1.dtype, x2.dtype)
+        x1, x2 = x1.to(common), x2.to(common)
+    return torch.matmul(x1, x2)
+
+
 outer = _binary(torch.outer)
 
 
