@@ -12,15 +12,14 @@ from __future__ import annotations
 import math
 
 from nhanh import constraints, initializers, ops, random, regularizers
-from nhanh.layers.attention import causal_mask
-from nhanh.layers.layer import Layer, to_tensors
+from nhanh.layers.projected_attention import ProjectedAttention
 
 
 def _ser(module, value):
     return None if value is None else module.serialize(value)
 
 
-class GroupedQueryAttention(Layer):
+class GroupedQueryAttention(ProjectedAttention):
     """Grouped-query attention of `query` (B, Tq, dim) over `value` (B, Tv, dim) (and `key`).
 
     Call as gqa(query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
@@ -52,6 +51,8 @@ class GroupedQueryAttention(Layer):
         seed: Int seed for the dropout draws; `None` draws one from the global seed.
         **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
     """
+
+    _call_spelling = "gqa"
 
     supports_masking = True
 
@@ -119,40 +120,7 @@ class GroupedQueryAttention(Layer):
         self.output_kernel, self.output_bias = self._dense("attention_output", (hq, hd, dim),
                                                            bias_dims=1)
 
-    def _dense(self, name: str, kernel_shape: tuple, bias_dims: int = 2):
-        kernel = self.add_weight(kernel_shape, self.kernel_initializer,
-                                 regularizer=self.kernel_regularizer,
-                                 constraint=self.kernel_constraint, name=f"{name}/kernel")
-        bias = None
-        if self.use_bias:
-            bias = self.add_weight(kernel_shape[-bias_dims:], self.bias_initializer,
-                                   regularizer=self.bias_regularizer,
-                                   constraint=self.bias_constraint, name=f"{name}/bias")
-        return kernel, bias
-
     # --- calling ------------------------------------------------------------------------------
-    def __call__(self, query, value=None, key=None, *, query_mask=None, value_mask=None,
-                 key_mask=None, attention_mask=None, return_attention_scores: bool = False,
-                 training=None, use_causal_mask: bool = False, mask=None, **kwargs):
-        """Builds from all three input shapes (the base layer sees only the query's)."""
-        if value is None:
-            raise ValueError(f"Layer {self.name!r} (GroupQueryAttention) must be called as "
-                             "gqa(query, value, key=None, ...); `value` is missing.")
-        query, value = to_tensors(query, self.dtype), to_tensors(value, self.dtype)
-        key = None if key is None else to_tensors(key, self.dtype)
-        if mask is not None:  # masks as a model passes them: one per input, or the query's
-            masks = (list(mask) if isinstance(mask, (list, tuple)) else [mask]) + [None] * 3
-            query_mask = masks[0] if query_mask is None else query_mask
-            value_mask = masks[1] if value_mask is None else value_mask
-            key_mask = masks[2] if key_mask is None else key_mask
-        if not self.built:
-            self.build(tuple(query.shape), tuple(value.shape),
-                       None if key is None else tuple(key.shape))
-        return super().__call__(query, value, key, query_mask=query_mask, value_mask=value_mask,
-                                key_mask=key_mask, attention_mask=attention_mask,
-                                return_attention_scores=return_attention_scores,
-                                training=training, use_causal_mask=use_causal_mask, **kwargs)
-
     def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
              attention_mask=None, return_attention_scores: bool = False, training=None,
              use_causal_mask: bool = False):
@@ -194,39 +162,8 @@ class GroupedQueryAttention(Layer):
         out = ops.einsum(equation, x, kernel.value)
         return out if bias is None else out + bias.value
 
-    def _attention_mask(self, query, value, query_mask, value_mask, key_mask, attention_mask,
-                        use_causal_mask):
-        """Every mask given, combined into one boolean (B, Tq, Tv) mask (or None)."""
-        mask = None
-
-        def both(a, b):
-            return b if a is None else ops.logical_and(a, b)
-
-        if query_mask is not None:
-            mask = ops.expand_dims(ops.cast(query_mask, "bool"), -1)
-        for m in (value_mask, key_mask):
-            if m is not None:
-                mask = both(mask, ops.expand_dims(ops.cast(m, "bool"), -2))
-        tq, tv = query.shape[1], value.shape[1]
-        if use_causal_mask:
-            mask = both(mask, causal_mask(tq, tv))
-        if self.sliding_window is not None:
-            rows = ops.expand_dims(ops.arange(tq), 1)
-            cols = ops.expand_dims(ops.arange(tv), 0)
-            mask = both(mask, ops.expand_dims(ops.less(ops.abs(rows - cols),
-                                                       self.sliding_window), 0))
-        if attention_mask is not None:
-            mask = both(mask, ops.cast(attention_mask, "bool"))
-        return mask
-
     def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
         return tuple(query_shape)
-
-    def compute_mask(self, inputs, mask=None):
-        """The output is masked like the query."""
-        if isinstance(mask, (list, tuple)):
-            return mask[0] if mask else None
-        return mask
 
     def get_config(self) -> dict:
         config = super().get_config()

@@ -11,13 +11,12 @@ import math
 import string
 
 from nhanh import constraints, initializers, ops, random, regularizers
-from nhanh.layers.attention import causal_mask
-from nhanh.layers.layer import Layer, to_tensors
+from nhanh.layers.projected_attention import ProjectedAttention
 
 _LETTERS = string.ascii_lowercase
 
 
-class MultiHeadAttention(Layer):
+class MultiHeadAttention(ProjectedAttention):
     """Multi-head (scaled dot-product) attention of `query` over `value` (and `key`).
 
     Call as mha(query, value, key=None, attention_mask=None, return_attention_scores=False,
@@ -50,6 +49,8 @@ class MultiHeadAttention(Layer):
         seed: Int seed for the dropout draws; `None` draws one from the global seed.
         **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
     """
+
+    _call_spelling = "mha"
 
     supports_masking = True
 
@@ -105,6 +106,7 @@ class MultiHeadAttention(Layer):
     value_dim = property(lambda self: self._value_dim)
     dropout = property(lambda self: self._dropout)
     use_bias = property(lambda self: self._use_bias)
+    sliding_window = property(lambda self: self._sliding_window)
     attention_axes = property(lambda self: self._attention_axes)
 
     # --- shapes -------------------------------------------------------------------------------
@@ -167,40 +169,7 @@ class MultiHeadAttention(Layer):
         self.output_kernel, self.output_bias = self._dense(
             "attention_output", (heads, self._value_dim, *out), bias_dims=len(out))
 
-    def _dense(self, name: str, kernel_shape: tuple, bias_dims: int = 2):
-        kernel = self.add_weight(kernel_shape, self.kernel_initializer,
-                                 regularizer=self.kernel_regularizer,
-                                 constraint=self.kernel_constraint, name=f"{name}/kernel")
-        bias = None
-        if self._use_bias:
-            bias = self.add_weight(kernel_shape[-bias_dims:], self.bias_initializer,
-                                   regularizer=self.bias_regularizer,
-                                   constraint=self.bias_constraint, name=f"{name}/bias")
-        return kernel, bias
-
     # --- calling ------------------------------------------------------------------------------
-    def __call__(self, query, value=None, key=None, *, query_mask=None, value_mask=None,
-                 key_mask=None, attention_mask=None, return_attention_scores: bool = False,
-                 training=None, use_causal_mask: bool = False, mask=None, **kwargs):
-        """Builds from all three input shapes (the base layer sees only the query's)."""
-        if value is None:
-            raise ValueError(f"Layer {self.name!r} (MultiHeadAttention) must be called as "
-                             "mha(query, value, key=None, ...); `value` is missing.")
-        query, value = to_tensors(query, self.dtype), to_tensors(value, self.dtype)
-        key = None if key is None else to_tensors(key, self.dtype)
-        if mask is not None:  # masks as a model passes them: one per input, or the query's
-            masks = (list(mask) if isinstance(mask, (list, tuple)) else [mask]) + [None] * 3
-            query_mask = masks[0] if query_mask is None else query_mask
-            value_mask = masks[1] if value_mask is None else value_mask
-            key_mask = masks[2] if key_mask is None else key_mask
-        if not self.built:
-            self.build(tuple(query.shape), tuple(value.shape),
-                       None if key is None else tuple(key.shape))
-        return super().__call__(query, value, key, query_mask=query_mask, value_mask=value_mask,
-                                key_mask=key_mask, attention_mask=attention_mask,
-                                return_attention_scores=return_attention_scores,
-                                training=training, use_causal_mask=use_causal_mask, **kwargs)
-
     def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
              attention_mask=None, return_attention_scores: bool = False, training=None,
              use_causal_mask: bool = False):
@@ -244,31 +213,6 @@ class MultiHeadAttention(Layer):
         out = ops.einsum(f"{free}{bound},{bound}{new}->{free}{new}", x, kernel)
         return out if bias is None else out + bias.value
 
-    def _attention_mask(self, query, value, query_mask, value_mask, key_mask, attention_mask,
-                        use_causal_mask):
-        """Every mask given, combined into one boolean (B, Tq, Tv) mask (or None)."""
-        mask = None
-
-        def both(a, b):
-            return b if a is None else ops.logical_and(a, b)
-
-        if query_mask is not None:
-            mask = ops.expand_dims(ops.cast(query_mask, "bool"), -1)
-        for m in (value_mask, key_mask):
-            if m is not None:
-                mask = both(mask, ops.expand_dims(ops.cast(m, "bool"), -2))
-        tq, tv = query.shape[1], value.shape[1]
-        if use_causal_mask:
-            mask = both(mask, causal_mask(tq, tv))
-        if self._sliding_window is not None:
-            rows = ops.expand_dims(ops.arange(tq), 1)
-            cols = ops.expand_dims(ops.arange(tv), 0)
-            near = ops.less(ops.abs(rows - cols), self._sliding_window)
-            mask = both(mask, ops.expand_dims(near, 0))
-        if attention_mask is not None:
-            mask = both(mask, ops.cast(attention_mask, "bool"))
-        return mask
-
     def _attend(self, q, k, v, mask, training):
         """Scaled dot-product attention over the attention axes; (output, scores)."""
         rank = len(q.shape)  # projected: (batch, ..., heads, head_dim)
@@ -298,12 +242,6 @@ class MultiHeadAttention(Layer):
         if training and self._dropout > 0:
             applied = random.dropout(scores, self._dropout, seed=self.seed_generator)
         return ops.einsum(f"{product},{source}->{target}", applied, v), scores
-
-    def compute_mask(self, inputs, mask=None):
-        """The output is masked like the query."""
-        if isinstance(mask, (list, tuple)):
-            return mask[0] if mask else None
-        return mask
 
     def get_config(self) -> dict:
         def ser(module, value):
