@@ -51,8 +51,8 @@ def test_functional_subclass_with_own_arguments():
     assert model.units == 2 and [type(la).__name__ for la in model.layers] == \
         ["InputLayer", "Dense", "Dense"]
     assert tuple(model.output_shape) == (None, 1)
-    np.testing.assert_allclose(np.asarray(model.twice(X)), 2 * 2 * X.sum(1, keepdims=True),
-                               rtol=1e-5)
+    np.testing.assert_allclose(lib.ops.convert_to_numpy(model.twice(X)),
+                               2 * 2 * X.sum(1, keepdims=True), rtol=1e-5)
     model.compile(lib.optimizers.SGD(0.01), "mse")
     losses, _ = _fit_weights(lib, model, X, np.zeros((4, 1), "float32"), epochs=1)
     assert np.isfinite(losses[0])
@@ -293,3 +293,48 @@ def test_normalization_mean_variance_match_keras(kwargs):
     for a, b in zip(got["nhanh"], got["keras"]):
         assert a.shape == b.shape
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+# --- 6. the `training` flag follows the enclosing call ----------------------------------------
+
+def _dropout_subclass(lib):
+    class Net(lib.Model):  # call() takes no `training`: Keras still hands it to the Dropout
+        def __init__(self):
+            super().__init__()
+            self.block = lib.Sequential([lib.layers.Dropout(0.5, seed=3)])
+
+        def call(self, x):
+            return self.block(x)
+
+    return Net()
+
+
+def _zero_fraction(out) -> float:
+    return float(np.mean(np.asarray(out) == 0))
+
+
+def test_training_flag_reaches_layers_the_model_calls_without_passing_it():
+    x = np.ones((64, 16), "float32")
+    for lib in (nhanh, keras):
+        net = _dropout_subclass(lib)
+        assert _zero_fraction(net(x, training=True)) > 0.3, lib.__name__
+        np.testing.assert_array_equal(np.asarray(net(x, training=False)), x)
+        np.testing.assert_array_equal(np.asarray(net(x)), x)  # the Dropout's own default
+
+
+def test_training_defaults_to_the_layers_own_call_default():
+    class AlwaysUnlessTold(nhanh.layers.Layer):  # a preprocessing-style default of True
+        def call(self, x, training=True):
+            return x * 0 if training else x
+
+    class Outer(nhanh.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.inner = AlwaysUnlessTold()
+
+        def call(self, x):
+            return self.inner(x)
+
+    x = np.ones((2, 3), "float32")
+    assert float(np.asarray(AlwaysUnlessTold()(x)).sum()) == 0  # its default applies
+    assert float(np.asarray(Outer()(x, training=False)).sum()) == 6  # the caller's flag wins

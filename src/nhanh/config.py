@@ -126,6 +126,29 @@ def set_floatx(value: str) -> None:
     _floatx = value
 
 
+def dtype_policy():
+    """The global dtype policy (`nhanh.dtype_policies.DTypePolicy`) of new layers.
+
+    Returns:
+        The policy set with `set_dtype_policy`, else `DTypePolicy(floatx())`.
+    """
+    from nhanh.dtype_policies import dtype_policy as _policy
+
+    return _policy.dtype_policy()
+
+
+def set_dtype_policy(policy) -> None:
+    """Make `policy` the dtype policy of layers created from now on.
+
+    Args:
+        policy: A name ("mixed_bfloat16", "mixed_float16", "float32", ...) or a
+            `DTypePolicy`; `None` restores the default, `DTypePolicy(floatx())`.
+    """
+    from nhanh.dtype_policies import dtype_policy as _policy
+
+    _policy.set_dtype_policy(policy)
+
+
 def epsilon() -> float:
     """Fuzz factor that keeps divisions and logarithms finite.
 
@@ -229,7 +252,7 @@ def enable_flash_attention() -> None:
 
 
 def disable_flash_attention() -> None:
-    """Make attention layers use the plain softmax(QK^T)V computation."""
+    """Keep attention off flash kernels (the fused op still runs where the engine has one)."""
     global _flash_attention
     _flash_attention = False
 

@@ -37,10 +37,15 @@ def remat(f: Callable) -> Callable:
         # recomputes during backward): it must read the same variable values as the first
         # run, so it re-enters the scopes open now.
         scopes = _variables.open_scopes()
+        autocast = _variables.autocast_dtype()  # and reads weights in the same dtype
 
         def replay(*a, **k):
-            with _variables.reentered(scopes):
-                return f(*a, **k)
+            previous = _variables.set_autocast_dtype(autocast)
+            try:
+                with _variables.reentered(scopes):
+                    return f(*a, **k)
+            finally:
+                _variables.set_autocast_dtype(previous)
 
         return engine_remat(replay)(*args, **kwargs)
 

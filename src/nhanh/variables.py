@@ -37,6 +37,7 @@ class _ThreadScopes(threading.local):
 
     def __init__(self):
         self.stack: list[StatelessScope] = []
+        self.autocast: str | None = None  # the dtype floating Variables read as (mixed policy)
 
 
 _thread = _ThreadScopes()
@@ -102,6 +103,19 @@ def reentered(scopes: list[StatelessScope]):
             scope.__exit__(None, None, None)
 
 
+def set_autocast_dtype(dtype: str | None) -> str | None:
+    """Make this thread's floating Variables (those with `autocast` on) read as `dtype`, or as
+    stored for None; returns the previous setting. A layer sets it around call() under a
+    mixed dtype policy (Keras's AutocastScope), so float32 weights compute in float16."""
+    previous, _thread.autocast = _thread.autocast, dtype
+    return previous
+
+
+def autocast_dtype() -> str | None:
+    """The dtype this thread's floating Variables read as now (None: as stored)."""
+    return _thread.autocast
+
+
 def in_stateless_scope() -> bool:
     """Whether this thread is inside a StatelessScope."""
     return bool(_thread.stack)
@@ -114,6 +128,7 @@ def current_scope() -> StatelessScope | None:
 
 
 _name_counts: dict[str, int] = {}
+_FLOATS = frozenset({"float16", "bfloat16", "float32", "float64"})
 
 
 class Variable:
@@ -134,10 +149,13 @@ class Variable:
         regularizer: Callable `value -> penalty`; a layer adds it to its `losses` for the
             weights it owns. Stored but unused on a variable outside a layer.
         constraint: Callable `value -> value` the optimizer applies after each update.
+        autocast: Whether reads inside a mixed-precision layer's call() give the value cast to
+            the layer's compute dtype (see `set_autocast_dtype`); off for statistics that must
+            stay float32 (batch-norm moving averages).
     """
 
     def __init__(self, initializer, shape=None, dtype=None, trainable=True, name="variable",
-                 regularizer=None, constraint=None):
+                 regularizer=None, constraint=None, autocast: bool = True):
         from nhanh import config
 
         if not all(scope.allows_new_variables for scope in _thread.stack):
@@ -154,6 +172,7 @@ class Variable:
         self.trainable = trainable
         self.regularizer = regularizer
         self.constraint = constraint
+        self.autocast = autocast
         self.dtype = self._backend.standardize_dtype(dtype) if dtype else config.floatx()
         with self._backend.eager_scope():
             value = initializer(tuple(shape), dtype=self.dtype) if callable(initializer) \
@@ -162,7 +181,8 @@ class Variable:
         if shape is not None and tuple(value.shape) != tuple(shape):
             raise ValueError(f"Variable {name!r}: initial value has shape {tuple(value.shape)}, "
                              f"expected {tuple(shape)}.")
-        self._value = value
+        storage = getattr(self._backend, "variable_storage", None)  # PyTorch: Parameters
+        self._value = value if storage is None else storage(value, trainable)
         # True while _value is a buffer this Variable alone holds because assign() made it from
         # host data (a training step may then take it over without copying it first).
         self._unshared = False
@@ -170,9 +190,12 @@ class Variable:
     @property
     def value(self):
         stack = _thread.stack
-        if stack:
-            return stack[-1].get(self)
-        return self._value
+        value = stack[-1].get(self) if stack else self._value
+        cast_to = _thread.autocast
+        if cast_to is not None and cast_to != self.dtype and self.autocast and \
+                self.dtype in _FLOATS:
+            return self._backend.cast(value, cast_to)
+        return value
 
     @property
     def shape(self) -> tuple:
@@ -191,7 +214,8 @@ class Variable:
         if stack:
             stack[-1].assigned[self] = converted
         else:
-            self._value = converted
+            write = getattr(self._backend, "write_storage", None)  # PyTorch: in place
+            self._value = converted if write is None else write(self._value, converted)
             self._unshared = not self._backend.is_tensor(value) and \
                 self._backend.transfer_copies()
 

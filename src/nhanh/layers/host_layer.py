@@ -9,6 +9,11 @@ host, compute there, and hand back a tensor of that engine (eagerly only: inside
 step they raise, saying to apply the layer in the data pipeline, e.g.
 `BatchedDataset.map(layer)` or a generator). On symbolic inputs they record a node as any
 layer does, with shapes from `compute_output_shape`.
+
+A Sequential or functional model that *begins* with host layers takes raw strings in fit,
+evaluate, predict and eager calls: it is split at the host/device boundary and its host
+prefix runs before the compiled step (nhanh/training/host_prefix.py; `summary()` shows
+where). A host layer after a device layer is refused there, naming both.
 """
 
 from __future__ import annotations
@@ -52,9 +57,11 @@ class HostLayer(Layer):
             except Exception as e:  # a traced value inside a compiled step has no host copy
                 raise RuntimeError(
                     f"Layer {self.name!r} ({type(self).__name__}) computes on the host and "
-                    "cannot run inside a compiled model step. Apply it to the data before "
-                    "the model (e.g. `dataset.map(layer)`, or in a generator), or call the "
-                    f"model eagerly. ({type(e).__name__}: {e})") from None
+                    "cannot run inside a compiled model step. Put it first in a Sequential "
+                    "or functional model (which runs it on the host, before the step), or "
+                    "apply it to the data before the model (e.g. `dataset.map(layer)`, or in "
+                    f"a generator), or call the model eagerly. ({type(e).__name__}: {e})"
+                ) from None
         if hasattr(x, "value") and ops.is_tensor(getattr(x, "value")):
             return ops.convert_to_numpy(x.value)  # a Variable
         return x

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import math
+import threading
 from typing import Any, Sequence
 
 import numpy as np
@@ -14,6 +15,7 @@ from nhanh import config, initializers, naming, ops
 from nhanh import constraints as _constraints
 from nhanh import regularizers as _regularizers
 from nhanh import gradient_checkpointing as _remat
+from nhanh.dtype_policies import layer_dtypes as _dtypes
 from nhanh.layers import symbolic
 from nhanh.random import SeedGenerator
 from nhanh.variables import StatelessScope, Variable, bind
@@ -69,13 +71,14 @@ def _batch_input_shape(input_shape, input_dim, batch_size, batch_input_shape):
     return None
 
 
-class Layer:
+class Layer(_dtypes.LayerDTypes):
     """Base class of every layer: subclasses create weights in build() and compute in call().
 
     Args:
         trainable: Whether the layer's weights are updated by training.
         name: Name of the layer; `None` derives a unique one from the class name.
-        dtype: Dtype of the weights and computation; `None` uses `nhanh.config.floatx()`.
+        dtype: Dtype policy: a dtype ("float32"), a policy name ("mixed_bfloat16"), a
+            `DTypePolicy` or `DTypePolicyMap`; `None` uses `nhanh.config.dtype_policy()`.
         input_shape: Shape of one sample (no batch axis), for the first layer of a `Sequential`
             model; an int means a 1-D shape.
         input_dim: Keras 2 spelling of `input_shape=(input_dim,)`.
@@ -83,6 +86,8 @@ class Layer:
         batch_input_shape: Full input shape, batch axis included (Keras 2 spelling).
         activity_regularizer: Regularizer (name, callable or instance) applied to the layer's
             outputs and added to the loss.
+        autocast: False keeps floating inputs and weights in their own dtypes during call()
+            instead of casting them to the compute dtype (see nhanh.dtype_policies).
         **kwargs: Any other keyword raises a `TypeError` naming it.
     """
 
@@ -92,10 +97,16 @@ class Layer:
     #: convolutions), so fit steps such models one dispatch per batch there.
     fuses_well_on_cpu = True
 
+    def __new__(cls, *args, **kwargs):
+        """On PyTorch, a layer is also a torch.nn.Module: its class is mixed with one when it
+        is made (backend/torch/module_integration.py); on JAX it is a plain object."""
+        make = getattr(_backend.get(), "new_layer", None)
+        return object.__new__(cls) if make is None else make(cls)
+
     def __init__(self, *, trainable: bool = True, name: str | None = None, dtype: str | None = None,
                  input_shape: Sequence[int | None] | None = None, input_dim: int | None = None,
                  batch_size: int | None = None, batch_input_shape=None,
-                 activity_regularizer=None, **kwargs: Any):
+                 activity_regularizer=None, autocast: bool = True, **kwargs: Any):
         if kwargs:
             raise TypeError(f"{type(self).__name__} got unexpected argument(s) "
                             f"{', '.join(sorted(kwargs))}.")
@@ -104,7 +115,9 @@ class Layer:
         object.__setattr__(self, "_layers", [])
         self.name = name or naming.unique_name(naming.to_snake_case(type(self).__name__))
         self._trainable = bool(trainable)
-        self.dtype = _backend.get().standardize_dtype(dtype) if dtype else config.floatx()
+        self._dtype_policy = _dtypes.policy_of(dtype)
+        if not autocast:
+            self.autocast = False
         self.built = False
         self.input_spec: InputSpec | None = None
         self.activity_regularizer = _regularizers.get(activity_regularizer)
@@ -152,7 +165,7 @@ class Layer:
 
     def add_weight(self, shape: Sequence[int] | None = None, initializer=None, dtype=None,
                    trainable: bool = True, regularizer=None, constraint=None,
-                   name: str | None = None) -> Variable:
+                   name: str | None = None, autocast: bool = True) -> Variable:
         """Create a weight of this layer (a Variable), initialized now on the host."""
         if self.built and self.__dict__.get("_calling"):
             raise ValueError(
@@ -167,7 +180,7 @@ class Layer:
         variable = Variable(initializers.get(initializer), shape=shape, dtype=dtype,
                             trainable=trainable, name=f"{self.name}/{name or 'variable'}",
                             regularizer=_regularizers.get(regularizer),
-                            constraint=_constraints.get(constraint))
+                            constraint=_constraints.get(constraint), autocast=autocast)
         self._own_weights.append(variable)
         return variable
 
@@ -276,11 +289,15 @@ class Layer:
     def __call__(self, inputs, *args, training: bool | None = None, mask=None, **kwargs):
         if symbolic.is_symbolic((inputs, args, kwargs)):
             return self._symbolic_call(inputs, args, kwargs)
-        inputs = _to_tensors(inputs, self.dtype)
+        inputs, args, kwargs = _dtypes.convert_call_args(self, inputs, args, kwargs, _to_tensors)
         shape = _shape_of(inputs)
         self._maybe_build(shape)
         if self.input_spec is not None and symbolic.is_shape(shape):
             self.input_spec.check(self, shape)
+        if training is None:  # Keras's order: the argument, the enclosing call, call's default
+            training = _context.training
+            if training is None:
+                training = _default_training(type(self).call)
         if _accepts(type(self).call, "training"):
             kwargs["training"] = training
         if mask is not None and _accepts(type(self).call, "mask"):
@@ -288,6 +305,8 @@ class Layer:
         set_plain = object.__setattr__  # bookkeeping: skip the tracking __setattr__ per call
         set_plain(self, "_call_losses", [])
         set_plain(self, "_calling", True)
+        outer, _context.training = _context.training, training
+        autocast = _dtypes.enter_call(self)
         try:
             if self._remat_mode is None:
                 outputs = self.call(inputs, *args, **kwargs)
@@ -295,6 +314,8 @@ class Layer:
                 outputs = self._rematerialized_call(inputs, shape, args, kwargs)
         finally:
             set_plain(self, "_calling", False)
+            _context.training = outer
+            _dtypes.exit_call(autocast)
         if self.activity_regularizer is not None:
             self.add_loss(self.activity_regularizer(outputs) / ops.cast(
                 ops.shape(outputs)[0], "float32"))
@@ -399,9 +420,9 @@ class Layer:
                              f"inputs of shape {shapes}: {e}") from e
         node = symbolic.Node(self, (inputs, *args), kwargs, None)
         if symbolic.is_shape(tuple(out_shapes)):
-            outputs = symbolic.SymbolicTensor(out_shapes, self.dtype, node, 0, self.name)
+            outputs = symbolic.SymbolicTensor(out_shapes, self.compute_dtype, node, 0, self.name)
         else:
-            outputs = [symbolic.SymbolicTensor(s, self.dtype, node, i, f"{self.name}_{i}")
+            outputs = [symbolic.SymbolicTensor(s, self.compute_dtype, node, i, f"{self.name}_{i}")
                        for i, s in enumerate(out_shapes)]
         node.outputs = outputs
         self._inbound_nodes.append(node)
@@ -419,10 +440,11 @@ class Layer:
                 lambda t: next(arrays) if isinstance(t, symbolic.SymbolicTensor) else t,
                 (inputs, args, kwargs))
             extra = {"training": False} if _accepts(type(self).call, "training") else {}
-            return self.call(real[0], *real[1], **real[2], **extra)
+            return _dtypes.call_autocast(self, self.call, real[0], *real[1], **real[2],
+                                         **extra)
 
-        return symbolic.infer_shapes(run, [t.shape for t in tensors],
-                                     lambda s: dtypes.get(s, self.dtype))
+        return symbolic.infer_shapes(run, [t.shape for t in tensors], lambda s: (
+            _dtypes.inference_dtype(self, dtypes.get(s, self.dtype))))
 
     def _node_property(self, attr: str):
         if not self._inbound_nodes:
@@ -448,8 +470,9 @@ class Layer:
         """Shape inference by abstract evaluation of call() (layers override when cheap)."""
         self._maybe_build(input_shape)
         extra = {"training": False} if _accepts(type(self).call, "training") else {}
-        return symbolic.infer_shapes(lambda x: self.call(x, **extra), input_shape,
-                                     lambda shape: self.dtype)
+        return symbolic.infer_shapes(
+            lambda x: _dtypes.call_autocast(self, self.call, x, **extra), input_shape,
+            lambda shape: _dtypes.inference_dtype(self, self.dtype))
 
     @property
     def losses(self) -> list:
@@ -470,7 +493,8 @@ class Layer:
 
     # --- configuration ---------------------------------------------------------------------
     def get_config(self) -> dict:
-        config_ = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        config_ = {"name": self.name, "trainable": self.trainable,
+                   "dtype": _dtypes.serialize(self.dtype_policy)}
         if self._batch_input_shape is not None:
             config_["batch_input_shape"] = self._batch_input_shape
         return config_
@@ -485,9 +509,9 @@ class Layer:
 
 def _shape_of(inputs):
     if isinstance(inputs, (list, tuple)):
-        return [tuple(i.shape) for i in inputs]
+        return [_shape_of(i) for i in inputs]
     if isinstance(inputs, dict):
-        return {k: tuple(v.shape) for k, v in inputs.items()}
+        return {k: _shape_of(v) for k, v in inputs.items()}
     return tuple(inputs.shape)
 
 
@@ -519,6 +543,26 @@ def _unique(variables: list[Variable]) -> list[Variable]:
 
 
 _ACCEPTS: dict = {}
+
+
+class _CallContext(threading.local):
+    """The `training` flag of the layer call in progress, so that layers a subclassed model
+    calls without passing `training` (Dropout, augmentation) still follow it, as in Keras."""
+
+    training: bool | None = None
+
+
+_context = _CallContext()
+_DEFAULT_TRAINING: dict = {}
+
+
+def _default_training(fn) -> bool | None:
+    """The default of call()'s `training` argument (True for Keras's preprocessing layers)."""
+    if fn not in _DEFAULT_TRAINING:
+        param = inspect.signature(fn).parameters.get("training")
+        default = None if param is None or param.default is param.empty else param.default
+        _DEFAULT_TRAINING[fn] = default if isinstance(default, bool) else None
+    return _DEFAULT_TRAINING[fn]
 
 
 def _accepts(fn, arg: str) -> bool:

@@ -66,6 +66,11 @@ def floating(layer: Layer, x):
     return x if ops.dtype(x) == layer.dtype else ops.cast(x, layer.dtype)
 
 
+def to_compute_dtype(layer: Layer, y):
+    """Outputs in the layer's compute dtype (they were computed in its variable dtype)."""
+    return y if ops.dtype(y) == layer.compute_dtype else ops.cast(y, layer.compute_dtype)
+
+
 def _serialized(module, value):
     return None if value is None else module.serialize(value)
 
@@ -74,6 +79,11 @@ class _AffineNormalization(Layer):
     """Shared arguments of the layers that normalize, then scale by gamma and shift by beta."""
 
     supports_masking = True
+    # As in Keras, statistics are computed in the variable dtype (float32 under a mixed
+    # policy: float16 sums overflow) and only the output is in the compute dtype; the
+    # weights are read as stored. LayerNormalization and GroupNormalization take their
+    # inputs uncast too; BatchNormalization casts them (Keras's choices).
+    autocast = False
 
     def __init__(self, epsilon: float, center: bool, scale: bool, beta_initializer,
                  gamma_initializer, beta_regularizer, gamma_regularizer, beta_constraint,
@@ -96,11 +106,11 @@ class _AffineNormalization(Layer):
         if gamma:
             self.gamma = self.add_weight(shape, self.gamma_initializer, name="gamma",
                                          regularizer=self.gamma_regularizer,
-                                         constraint=self.gamma_constraint)
+                                         constraint=self.gamma_constraint, autocast=False)
         if beta:
             self.beta = self.add_weight(shape, self.beta_initializer, name="beta",
                                         regularizer=self.beta_regularizer,
-                                        constraint=self.beta_constraint)
+                                        constraint=self.beta_constraint, autocast=False)
 
     def _affine_config(self) -> dict[str, Any]:
         return {"epsilon": self.epsilon, "center": self.center, "scale": self.scale,
@@ -119,7 +129,7 @@ class _AffineNormalization(Layer):
         shift = -mean * inv
         if self.beta is not None:
             shift = shift + ops.reshape(self.beta.value, broadcast_shape)
-        return x * inv + shift
+        return to_compute_dtype(self, x * inv + shift)
 
 
 class BatchNormalization(_AffineNormalization):
@@ -156,6 +166,8 @@ class BatchNormalization(_AffineNormalization):
         **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
     """
 
+    autocast = True  # inputs in the compute dtype first, then float32 (its weights: as stored)
+
     def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3,
                  center: bool = True, scale: bool = True, beta_initializer="zeros",
                  gamma_initializer="ones", moving_mean_initializer="zeros",
@@ -191,9 +203,10 @@ class BatchNormalization(_AffineNormalization):
         (dim,) = known_sizes(self, [axis], input_shape)
         self._add_affine((dim,), self.scale, self.center)
         self.moving_mean = self.add_weight((dim,), self.moving_mean_initializer,
-                                           trainable=False, name="moving_mean")
+                                           trainable=False, name="moving_mean", autocast=False)
         self.moving_variance = self.add_weight((dim,), self.moving_variance_initializer,
-                                               trainable=False, name="moving_variance")
+                                               trainable=False, name="moving_variance",
+                                               autocast=False)
         rank = len(input_shape)
         self.input_spec = InputSpec(ndim=rank, axes={self.axis: dim})
         self._reduction_axes = tuple(i for i in range(rank) if i != axis)
@@ -296,7 +309,7 @@ class LayerNormalization(_AffineNormalization):
         variance = ops.var(x, axis=axes, keepdims=True)
         if self.rms_scaling:
             out = x * ops.rsqrt(variance + self.epsilon)
-            return out * ops.reshape(self.gamma.value, broadcast)
+            return to_compute_dtype(self, out * ops.reshape(self.gamma.value, broadcast))
         mean = ops.mean(x, axis=axes, keepdims=True)
         return self._normalize(x, mean, variance, broadcast)
 

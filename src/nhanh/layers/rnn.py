@@ -170,14 +170,14 @@ class RNN(Layer):
         if initial_state is None:
             init = getattr(self.cell, "get_initial_state", None)
             states = init(batch) if init is not None else [
-                ops.zeros((batch, s), self.dtype) for s in self.state_size]
+                ops.zeros((batch, s), self.compute_dtype) for s in self.state_size]
             return tuple(tree.flatten(states if isinstance(states, (list, tuple)) else [states]))
         states = tree.flatten(list(initial_state) if isinstance(initial_state, (list, tuple))
                               else [initial_state])
         if len(states) != len(self.state_size):
             raise ValueError(f"Layer {self.name!r} has {len(self.state_size)} state(s) of sizes "
                              f"{self.state_size}, but initial_state has {len(states)} tensor(s).")
-        return tuple(ops.convert_to_tensor(s, self.dtype) for s in states)
+        return tuple(ops.convert_to_tensor(s, self.compute_dtype) for s in states)
 
     def _loop(self, sequences, states: tuple, mask, training: bool):
         """(last_output, outputs, final states), by the fused op when possible."""

@@ -84,7 +84,7 @@ class RecurrentCell(Layer):
         """`count` scaled keep-masks (batch, size), or None outside training (Keras: 0<rate<1)."""
         if not (training and 0.0 < rate < 1.0):
             return None
-        ones = ops.ones((batch, size), self.dtype)
+        ones = ops.ones((batch, size), self.compute_dtype)
         return [random.dropout(ones, rate, seed=self.seed_generator) for _ in range(count)]
 
     def drop_inputs(self, sequences, training: bool):
@@ -122,7 +122,7 @@ class RecurrentCell(Layer):
     def call(self, inputs, states, training=False):
         """One step, Keras's cell API: (output, new states) for inputs (batch, features)."""
         single = not isinstance(states, (list, tuple))
-        states = tuple(ops.convert_to_tensor(s, self.dtype) for s in
+        states = tuple(ops.convert_to_tensor(s, self.compute_dtype) for s in
                        ((states,) if single else states))
         xs, step = self.sequence_step(ops.expand_dims(inputs, 1), bool(training))
         output, new = step(xs[:, 0], states)
@@ -131,7 +131,7 @@ class RecurrentCell(Layer):
     def get_initial_state(self, batch_size: int):
         sizes = self.state_size if isinstance(self.state_size, (list, tuple)) else [
             self.state_size]
-        return [ops.zeros((batch_size, s), self.dtype) for s in sizes]
+        return [ops.zeros((batch_size, s), self.compute_dtype) for s in sizes]
 
     def get_config(self) -> dict:
         return {**super().get_config(), "units": self.units,

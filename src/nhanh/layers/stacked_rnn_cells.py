@@ -69,7 +69,7 @@ class StackedRNNCells(Layer):
         for cell in self.cells:
             init = getattr(cell, "get_initial_state", None)
             value = init(batch_size) if init is not None else [
-                ops.zeros((batch_size, s), self.dtype) for s in _sizes(cell)]
+                ops.zeros((batch_size, s), self.compute_dtype) for s in _sizes(cell)]
             value = list(value) if isinstance(value, (list, tuple)) else [value]
             states.append(value if _as_list(cell) else value[0])
         return states

@@ -46,7 +46,7 @@ class TorchModuleWrapper(Layer):
         self.module = engine.check_module(module)
         self.output_shape = None if output_shape is None else tuple(output_shape)
         self._names: list[str] = []
-        self._buffers: set[str] = set()
+        self._buffer_names: set[str] = set()
         for name_, value, kind in engine.module_state(self.module):
             variable = Variable(value, shape=tuple(value.shape),
                                 dtype=_backend.get().dtype_of(value),
@@ -54,7 +54,7 @@ class TorchModuleWrapper(Layer):
             self._own_weights.append(variable)
             self._names.append(name_)
             if kind == "buffer":
-                self._buffers.add(name_)
+                self._buffer_names.add(name_)
         self.built = True
 
     def parameters(self, recurse: bool = True):
@@ -64,10 +64,10 @@ class TorchModuleWrapper(Layer):
     def call(self, *args, training=None, **kwargs):
         values = [v.value for v in self._own_weights]
         outputs, new_values = self._engine.call_module(
-            self.module, self._names, values, self._buffers, args, kwargs,
+            self.module, self._names, values, self._buffer_names, args, kwargs,
             training is not False)
         for variable, name_, value in zip(self._own_weights, self._names, new_values):
-            if name_ in self._buffers:
+            if name_ in self._buffer_names:
                 variable.assign(value)
         return outputs
 

@@ -8,6 +8,7 @@ from nhanh.layers.input_layer import InputLayer
 from nhanh.layers.layer import Layer
 from nhanh.layers.symbolic import Node, SymbolicTensor, flatten, map_structure
 from nhanh.models.model import Model
+from nhanh.training import host_prefix
 
 
 def _check_tensors(structure, what: str) -> None:
@@ -57,6 +58,8 @@ class Functional(Model):
         trainable: Whether the model's weights are updated by training.
     """
 
+    _convert_input_args = False  # each layer casts its own inputs (as Keras)
+
     def __init__(self, inputs, outputs, name: str | None = None, trainable: bool = True):
         _check_tensors(inputs, "inputs")
         _check_tensors(outputs, "outputs")
@@ -80,14 +83,22 @@ class Functional(Model):
         self.built = True
 
     # --- running the graph -----------------------------------------------------------------
+    def __call__(self, inputs, *args, **kwargs):
+        return super().__call__(host_prefix.to_boundary(self, inputs), *args, **kwargs)
+
     def call(self, inputs, training=None, mask=None):
-        values, masks = {}, {}
-        for t, value in zip(self.inputs, self._match_inputs(inputs)):
-            values[id(t)], masks[id(t)] = value, None
-        if mask is not None:
+        values, masks, nodes = {}, {}, self._nodes
+        if host_prefix.is_fed(inputs):  # the host layers already ran (training/host_prefix.py)
+            plan = host_prefix.plan(self)
+            values, nodes = plan.seed(inputs), plan.device_nodes
+            masks = dict.fromkeys(values)
+        else:
+            for t, value in zip(self.inputs, self._match_inputs(inputs)):
+                values[id(t)], masks[id(t)] = value, None
+        if mask is not None and not host_prefix.is_fed(inputs):
             for t, m in zip(self.inputs, flatten(mask)):
                 masks[id(t)] = m
-        for node in self._nodes:
+        for node in nodes:
             def real(x):
                 return values[id(x)] if isinstance(x, SymbolicTensor) else x
 

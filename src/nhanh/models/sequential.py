@@ -9,6 +9,7 @@ from nhanh.layers.layer import Layer
 from nhanh.layers.symbolic import SymbolicTensor
 from nhanh.models.model import Model
 from nhanh.models.serialization import deserialize_layer
+from nhanh.training import host_prefix
 
 
 class Sequential(Model):
@@ -21,6 +22,8 @@ class Sequential(Model):
         trainable: Whether the model's weights are updated by training.
         name: Name of the model; `None` derives a unique one.
     """
+
+    _convert_input_args = False  # each layer casts its own inputs (as Keras)
 
     def __init__(self, layers=None, trainable: bool = True, name: str | None = None):
         Layer.__init__(self, trainable=trainable, name=name)
@@ -100,9 +103,14 @@ class Sequential(Model):
         self._build_input_shape = tuple(input_shape)
         self.built = True
 
+    def __call__(self, inputs, *args, **kwargs):
+        return super().__call__(host_prefix.to_boundary(self, inputs), *args, **kwargs)
+
     def call(self, inputs, training=None, mask=None):
-        x = inputs
-        for layer in self._stack:
+        x, stack = inputs, self._stack
+        if host_prefix.is_fed(inputs):  # the host layers already ran (training/host_prefix.py)
+            x, stack = inputs[f"{host_prefix.KEY}0"], host_prefix.plan(self).device_layers(stack)
+        for layer in stack:
             y = layer(x, training=training, mask=mask)
             mask = layer.compute_mask(x, mask)
             x = y
@@ -111,8 +119,12 @@ class Sequential(Model):
     def compute_output_shape(self, input_shape):
         if not self.built:
             self.build(input_shape)
-        shape = tuple(input_shape)
-        for layer in self._stack:
+        shape, stack = input_shape, self._stack
+        if host_prefix.is_fed(input_shape):  # shapes after the host layers (host_prefix.py)
+            shape = input_shape[f"{host_prefix.KEY}0"]
+            stack = host_prefix.plan(self).device_layers(stack)
+        shape = tuple(shape)
+        for layer in stack:
             shape = tuple(layer.compute_output_shape(shape))
         return shape
 

@@ -220,12 +220,24 @@ def summary_lines(model, line_length: int | None = None,
     fitted = [h if len(h) <= w - 2 else h[:w - 3] + "…" for h, w in zip(header, widths)]
     lines += _row(fitted, widths, aligns.replace("c", "l"))
     lines.append("=" * line_length)
-    body = [r for layer in _layer_range(list(model.layers), layer_range)
-            for r in rows_of(model, layer, 0)]
-    for i, cells in enumerate(body):
-        if i:
-            lines.append(" " * line_length)
-        lines += _row(cells, widths, aligns)
+    chosen = _layer_range(list(model.layers), layer_range)
+    host = _host_side(model)
+    sections = [(None, chosen)] if not host else [
+        (HOST_LINE, [la for la in chosen if id(la) in host]),
+        (DEVICE_LINE, [la for la in chosen if id(la) not in host])]
+    first = True
+    for title, members in sections:
+        if title is not None and members:
+            if not first:
+                lines.append(" " * line_length)
+            lines.append(f" {title} ".ljust(line_length, " ")[:line_length])
+            first = True
+        for layer in members:
+            for cells in rows_of(model, layer, 0):
+                if not first:
+                    lines.append(" " * line_length)
+                first = False
+                lines += _row(cells, widths, aligns)
     lines.append("=" * line_length)
 
     trainable, trainable_size = _count(model.trainable_weights)
@@ -241,6 +253,26 @@ def summary_lines(model, line_length: int | None = None,
     if opt_vars:
         lines.append(f" Optimizer params: {opt_count:,} ({readable_size(opt_size)})")
     return lines
+
+
+HOST_LINE = "── on the host (before the compiled step) ──"
+DEVICE_LINE = "── on the device (the compiled step) ──"
+
+
+def _host_side(model) -> set[int]:
+    """Ids of the layers that run on the host, before the compiled step (the model's host
+    prefix, with the inputs only it reads); empty when the model has no host prefix."""
+    from nhanh.training import host_prefix
+
+    plan = host_prefix.plan(model)
+    if plan is None or plan.empty:
+        return set()
+    side = {id(layer) for layer in plan.host_layers}
+    device_reads = {id(t) for n in getattr(plan, "device_nodes", []) for t in n.input_tensors}
+    for t in getattr(model, "inputs", None) or []:
+        if id(t) not in device_reads:
+            side.add(id(t._source_layer))
+    return side
 
 
 def print_summary(model, line_length: int | None = None,

@@ -439,7 +439,8 @@ class Optimizer:
                                   for group in self.slot_groups() for name in group
                                   if name in self._slots[v]]
         kept += self._extra_variables
-        before = [v.value for v in kept]
+        # Copies outside a step: there assign() writes PyTorch's Parameters in place.
+        before = [v.value if current_scope() is not None else ops.copy(v.value) for v in kept]
         self._update([s / n for s in sums], variables, learning_rate, in_place=False)
         for v, old in zip(kept, before):
             v.assign(ops.where(is_update, v.value, old))

@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 
 from nhanh import random as _random
+from nhanh.training import host_prefix
 from nhanh.training.data import BatchSource
 from nhanh.utils import py_dataset as _py_dataset
 
@@ -34,7 +35,8 @@ def closes_sources(method):
         stack = _scopes.__dict__.setdefault("stack", [])
         stack.append([])
         try:
-            return method(*args, **kwargs)
+            with host_prefix.feeding(args[0] if args else None):  # x through a host prefix
+                return method(*args, **kwargs)
         finally:
             for source in reversed(stack.pop()):
                 source.close()

@@ -12,6 +12,7 @@ import numpy as np
 
 from nhanh import backend as _backend
 from nhanh import config, ops
+from nhanh.training import host_prefix
 
 DEVICE_SHARE = 0.5  # of the device's free memory that in-memory data may take
 
@@ -98,7 +99,8 @@ class ArrayData:
         if x is None:
             raise ValueError("No input data: pass x (an array of samples).")
         self.what_y = "validation y" if what.startswith("validation") else "y"
-        self.x = _as_arrays(x, what)
+        x = host_prefix.prepare_x(x)  # strings -> the host layers' output (host_prefix.py)
+        self.x = x if isinstance(x, host_prefix.HostRows) else _as_arrays(x, what)
         self.y = None if y is None else _as_arrays(y, "y")
         self.sample_weight = None if sample_weight is None else _as_array(sample_weight,
                                                                           "sample_weight")
@@ -174,6 +176,8 @@ class ArrayData:
         """Whether all of the data can live on the device for the call: it takes at most
         half of the device's free memory (the model and its steps need the rest). Host-memory
         engines always say yes."""
+        if isinstance(self.x, host_prefix.HostRows):  # encoded batch by batch, on the host
+            return False
         free = _backend.get().device_memory_free()
         if free is None or getattr(self, "_device", None) is not None:
             return True
@@ -207,7 +211,10 @@ class ArrayData:
     def step_inputs(self, x_only: bool = False):
         """(x, y, sample_weight), or x alone, in the form a step takes a host batch."""
         convert = _backend.get().batch_input
-        x = _map(self.x, convert)
+        x = self.x
+        if isinstance(x, host_prefix.HostRows):
+            x = _as_arrays(x.encode(), "x")
+        x = _map(x, convert)
         if x_only:
             return x
         return x, _map(self.y, convert), _map(self.sample_weight, convert)
@@ -221,6 +228,8 @@ class ArrayData:
         return self._device
 
     def feature_shapes(self):
+        if isinstance(self.x, host_prefix.HostRows):  # the shapes of the encoded values
+            return {k: np.shape(v)[1:] for k, v in self.x[:1].encode().items()}
         return _map(self.x, lambda a: a.shape[1:])
 
 

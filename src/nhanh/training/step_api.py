@@ -1,7 +1,17 @@
 """What one training or evaluation step does, as methods a Model may override.
 
-`train_step` / `test_step` run inside the engine's pure, compiled step; `value_and_grad` gives
-them gradients the same way on every backend, so a custom step is written once.
+`train_step` / `test_step` / `predict_step` run inside the engine's pure, compiled step;
+`value_and_grad` gives them gradients the same way on every backend, so a custom step is
+written once.
+
+An override may also take Keras's JAX form, `train_step(self, state, data)` (and
+`test_step(self, state, data)`, `predict_step(self, state, data)`): a pure function of the
+state's values, in Keras's order, returning `(logs, new_state)` (`(outputs,
+non_trainable_variables)` for prediction). `takes_state` tells the forms apart by the
+signature, and fit / evaluate / predict call either inside the same compiled step. On
+PyTorch the state form runs too (a pure function is engine-neutral: differentiate it with
+`torch.func`), but Keras's PyTorch form is `train_step(self, data)` with `self.zero_grad()`,
+`loss.backward()` and `self.optimizer.apply(...)`, see backend/torch/module_integration.py.
 """
 
 from __future__ import annotations
@@ -11,7 +21,22 @@ import inspect
 from nhanh import backend as _backend
 from nhanh import ops
 from nhanh.utils.batches import unpack_x_y_sample_weight
-from nhanh.variables import StatelessScope, bind
+from nhanh.variables import StatelessScope, bind, in_stateless_scope
+
+
+def takes_state(model, method: str) -> bool:
+    """Whether `model.<method>` is overridden in Keras's JAX form `(self, state, data)`: two
+    positional parameters without defaults, where the base takes only `data`."""
+    fn = getattr(type(model), method, None)
+    if fn is None or fn is getattr(StepAPI, method, None):
+        return False
+    try:
+        params = list(inspect.signature(fn).parameters.values())[1:]  # without self
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                  and p.default is p.empty]
+    return len(positional) >= 2
 
 
 class StepAPI:
@@ -109,6 +134,23 @@ class StepAPI:
         loss, per_output = self._compute_losses(y, y_pred, sample_weight)
         self._track_losses(x, loss, per_output)
         return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def _before_zero_grad(self) -> None:
+        """PyTorch: `zero_grad()` called inside nhanh's compiled, stateless step means the
+        train_step is Keras's PyTorch form (zero_grad, loss.backward(), optimizer.apply); fit
+        catches this and runs that step eagerly on the Variables themselves (Steps)."""
+        form_step = getattr(_backend.get(), "TorchFormStep", None)
+        if form_step is not None and in_stateless_scope():
+            raise form_step(
+                f"{type(self).__name__}.zero_grad() was called inside a stateless step (a "
+                "train_step given copies of the state). Keras's PyTorch form of train_step "
+                "(self.zero_grad(), loss.backward(), self.optimizer.apply(...)) runs through "
+                "fit(); elsewhere, call zero_grad() outside stateless_call / StatelessScope.")
+
+    def predict_step(self, data):
+        """The outputs for a batch (given as `x` or `(x,)`). Override to customise predict."""
+        x, _, _ = unpack_x_y_sample_weight(data)
+        return self(x, training=False)
 
     def _track_losses(self, x, loss, per_output) -> None:
         config = self._compile_config

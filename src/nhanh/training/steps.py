@@ -11,6 +11,17 @@ program on JAX: each step gathers its batch from the device-resident arrays by i
 stretch costs one dispatch however many steps it holds, and the trip count is a run-time value,
 so one compilation serves every stretch length. On PyTorch the same loops are Python around
 the captured steps.
+
+A model's own step runs inside the same compiled step in either of Keras's forms (see
+step_api.py): `train_step(data)` under the StatelessScope, or Keras's JAX form
+`train_step(state, data)` given the state's values in Keras's order (trainable,
+non-trainable, optimizer, metrics variables), which are exactly this class's `groups()`.
+Keras's PyTorch form (zero_grad, loss.backward(), optimizer.apply) cannot be a pure step: its
+zero_grad() says so from inside the scope, and from then on that model's train step runs
+eagerly on the Variables themselves (`_train_in_place`), as Keras's PyTorch trainer runs it.
+On PyTorch, trainable Variables keep their storage for life (Parameters, which torch
+optimizers hold): the steps get aliases of it and update it in place, and `scatter` writes a
+new value into it instead of replacing it.
 """
 
 from __future__ import annotations
@@ -21,6 +32,7 @@ import logging
 from nhanh import backend as _backend
 from nhanh import ops
 from nhanh.training.data import slice_rows, take_rows
+from nhanh.training.step_api import takes_state
 from nhanh.variables import StatelessScope, Variable
 
 log = logging.getLogger("nhanh")
@@ -47,6 +59,7 @@ class Steps:
         self.metrics = [v for m in model.metrics for v in m.variables]
         self.seeds = _seed_states(model, self.non_trainable)
         self.key = Steps.key_of(model)
+        self.forms = step_forms(model)
         self.log_names = [m.name for m in model.metrics]  # the order _results gives
         self.trace_counts = {k: 0 for k in ("train", "test", "predict", "train_loop",
                                             "test_loop", "predict_loop")}
@@ -60,6 +73,9 @@ class Steps:
         # One step on rows of device-resident data, gathered inside the compiled step.
         self.train_rows = b.compile_step(self._counted("train", self._train_rows),
                                          donate_state=True, mode=self.mode)
+        form_step = getattr(b, "TorchFormStep", None)
+        if self.forms["train"] == "data" and form_step is not None:
+            self.train, self.train_rows = _torch_form_aware(self, form_step)
         self._loops: dict = {}
         self._owned: dict[int, object] = {}  # id -> buffer, for the state the steps returned
         self.stretch_size = 1  # steps per compiled stretch while a progress bar is drawn
@@ -113,6 +129,9 @@ class Steps:
         from outside, or one a second Variable also holds (assign(other.value) shares it;
         donating it twice would fail on JAX, updating it in place would change both)."""
         value = variable._value
+        view = _view(variable)
+        if view is not None:  # storage the Variable keeps (PyTorch's Parameters): updated there
+            return view
         if id(value) in taken or (self._owned.get(id(value)) is not value
                                   and not variable._unshared):
             value = variable._value = _backend.get().copy(value)
@@ -123,6 +142,9 @@ class Steps:
         owned: dict[int, object] = {}
         for group, values in zip(self.groups(), state):
             for v, value in zip(group, values):
+                if _view(v) is not None:  # a Parameter keeps its identity (torch.optim's)
+                    v._backend.write_storage(v._value, value)
+                    continue
                 v._value, v._unshared = value, False  # from here on, _owned vouches for it
                 # A buffer the step returned for two Variables is owned by neither.
                 owned[id(value)] = None if id(value) in owned else value
@@ -160,34 +182,75 @@ class Steps:
 
     def _train(self, state, data):
         with self._scope(state) as scope:
-            logs = self.model.train_step(_pack(data))
-            new_state = tuple([scope.get(v) for v in group] for group in self.groups())
+            if self.forms["train"] == "state":  # Keras's JAX form: the state in, the state out
+                logs, new_state = self.model.train_step(tuple(list(g) for g in state),
+                                                        _pack(data))
+                new_state = _check_state(new_state, state, "train_step", _TRAIN_STATE)
+            else:
+                logs = self.model.train_step(_pack(data))
+                new_state = tuple([scope.get(v) for v in group] for group in self.groups())
         self.model._clear_call_losses()
         return new_state, self._logs(logs)
 
     def _train_rows(self, state, arrays, rows):
         return self._train(state, take_rows(arrays, rows))
 
+    def _train_in_place(self, state, data):
+        """Keras's PyTorch form of train_step (zero_grad, loss.backward(), optimizer.apply):
+        run eagerly with autograd on, on the Variables themselves (their Parameters get the
+        gradients), as Keras's PyTorch trainer runs it; the state is read back after."""
+        self.scatter(state)
+        with _backend.get().enable_grad():
+            logs = self.model.train_step(_pack(data))
+        self.model._clear_call_losses()
+        return tuple([v._value for v in group] for group in self.groups()), self._logs(logs)
+
     def _test(self, metric_state, weights, data):
         carried = self.metrics + self.seeds
         mapping = dict(zip(self.trainable + self.non_trainable, weights))
         mapping.update(zip(carried, metric_state))
         with StatelessScope(mapping) as scope:
-            logs = self.model.test_step(_pack(data))
-            new_metrics = [scope.get(v) for v in carried]
+            if self.forms["test"] == "state":
+                n = len(self.trainable)
+                given = (list(weights[:n]), list(weights[n:]), list(metric_state[:len(
+                    self.metrics)]))
+                logs, new_state = self.model.test_step(given, _pack(data))
+                _, non_trainable, metrics = _check_state(new_state, given, "test_step",
+                                                         _TEST_STATE)
+                new_metrics = metrics + self._seeds_among(non_trainable)
+            else:
+                logs = self.model.test_step(_pack(data))
+                new_metrics = [scope.get(v) for v in carried]
         self.model._clear_call_losses()
         return new_metrics, self._logs(logs)
+
+    def _seeds_among(self, non_trainable: list) -> list:
+        """The seed generators' states among values in the order of `self.non_trainable`."""
+        position = {id(v): i for i, v in enumerate(self.non_trainable)}
+        return [non_trainable[position[id(v)]] for v in self.seeds]
 
     def _predict(self, weights, seeds, x):
         """(outputs, the seed generators' new states): each batch draws anew."""
         mapping = dict(zip(self.trainable + self.non_trainable, weights))
         mapping.update(zip(self.seeds, seeds))
         with StatelessScope(mapping) as scope:
-            out = self.model(x, training=False)
+            form = self.forms["predict"]
+            if form == "state":
+                n = len(self.trainable)
+                given = (list(weights[:n]), list(weights[n:]))
+                out, non_trainable = self.model.predict_step(given, (x,))
+                _check_state((None, non_trainable), given, "predict_step", _PREDICT_STATE)
+                return out, self._seeds_among(list(non_trainable))
+            out = self.model.predict_step((x,)) if form == "data" else \
+                self.model(x, training=False)
             return out, [scope.get(v) for v in self.seeds]
 
     def weights(self) -> list:
-        return [v._value for v in self.trainable + self.non_trainable]
+        out = []
+        for v in self.trainable + self.non_trainable:
+            view = _view(v)
+            out.append(v._value if view is None else view)
+        return out
 
     # --- loops of steps over device-resident data ------------------------------------------
     def _results(self, metric_values) -> list:
@@ -229,6 +292,86 @@ class Steps:
 
         buffers, seeds = ops.fori_loop(1, count, body, (buffers, seeds))
         return (buffers[0] if single else buffers), seeds
+
+
+def _torch_form_aware(steps: Steps, form_step: type):
+    """steps.train / train_rows that switch, for good, to `_train_in_place` the first time
+    the model's train_step turns out to be Keras's PyTorch form (its zero_grad() raises
+    `form_step` inside the stateless step; nothing was changed yet)."""
+    compiled_train, compiled_rows = steps.train, steps.train_rows
+
+    def train(state, data):
+        if not steps.in_place:
+            try:
+                return compiled_train(state, data)
+            except form_step:
+                steps.in_place = True
+        return steps._train_in_place(state, data)
+
+    def train_rows(state, arrays, rows):
+        if not steps.in_place:
+            try:
+                return compiled_rows(state, arrays, rows)
+            except form_step:
+                steps.in_place = True
+        return steps._train_in_place(state, take_rows(arrays, rows))
+
+    steps.in_place = False
+    return train, train_rows
+
+
+def _view(variable):
+    """A plain alias of the storage a Variable keeps for its whole life (PyTorch's
+    Parameters, see backend/torch/core.py), which steps update in place; else None."""
+    view = getattr(variable._backend, "state_view", None)
+    return None if view is None else view(variable._value)
+
+
+def step_forms(model) -> dict[str, str]:
+    """For 'train', 'test', 'predict': 'state' (Keras's JAX form, `step(state, data)`),
+    'data' (an override taking the batch) or 'base' (nhanh's own step)."""
+    from nhanh.training.step_api import StepAPI
+
+    forms = {}
+    for kind in ("train", "test", "predict"):
+        name = f"{kind}_step"
+        forms[kind] = "state" if takes_state(model, name) else \
+            "base" if getattr(type(model), name) is getattr(StepAPI, name) else "data"
+    return forms
+
+
+_TRAIN_STATE = ("trainable_variables", "non_trainable_variables", "optimizer_variables",
+                "metrics_variables")
+_TEST_STATE = ("trainable_variables", "non_trainable_variables", "metrics_variables")
+_PREDICT_STATE = ("outputs", "non_trainable_variables")
+
+
+def _check_state(new_state, given, method: str, names: tuple) -> tuple:
+    """The state a Keras-form step returned, as a tuple of lists, checked against what it was
+    given: the same groups (named by `names`), each with one value per entry."""
+    what = "(outputs, non_trainable_variables)" if method == "predict_step" else \
+        f"(logs, ({', '.join(names)}))"
+    if not isinstance(new_state, (tuple, list)) or len(new_state) != len(names):
+        raise ValueError(f"{method}(self, state, data) must return {what}, with the state as "
+                         f"a tuple of {len(names)} lists in that order; got "
+                         f"{type(new_state).__name__} {_describe(new_state)} as the state.")
+    out = []
+    for name, values, old in zip(names, new_state, given):
+        if name == "outputs":
+            out.append(values)
+            continue
+        if not isinstance(values, (tuple, list)) or len(values) != len(old):
+            raise ValueError(f"{method}(self, state, data) returned `{name}` as "
+                             f"{_describe(values)}; expected a list of {len(old)} values, one "
+                             f"per entry of the {name} it was given, in the same order.")
+        out.append(list(values))
+    return tuple(out)
+
+
+def _describe(value) -> str:
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of {len(value)} items"
+    return type(value).__name__
 
 
 def _seed_states(model, non_trainable: list[Variable]) -> list[Variable]:

@@ -15,13 +15,13 @@ from nhanh import ops
 from nhanh import optimizers as _optimizers
 from nhanh import random as _random
 from nhanh.callbacks import CallbackList, History, ProgbarLogger
-from nhanh.training import loops, progress
+from nhanh.training import host_prefix, loops, progress
 from nhanh.training.adapters import batch_source, closes_sources
 from nhanh.training.compile_config import CompileConfig
 from nhanh.training.data import ArrayData, BatchSource, is_batch_source
 from nhanh.training.loops import sorted_logs, to_floats
 from nhanh.training.step_api import StepAPI
-from nhanh.training.steps import Steps, _seed_states, _unique, compile_mode
+from nhanh.training.steps import Steps, _seed_states, _unique, compile_mode, step_forms
 from nhanh.training.target_checks import check_sparse_labels
 
 
@@ -101,13 +101,22 @@ class Trainer(StepAPI):
     # --- compile ---------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
                 weighted_metrics=None, run_eagerly: bool = False, jit_compile="auto",
-                steps_per_execution: int | str = "auto") -> None:
-        """Choose the optimizer, loss(es) and metrics; names are checked here, at once."""
+                steps_per_execution: int | str = "auto", auto_scale_loss: bool = True) -> None:
+        """Choose the optimizer, loss(es) and metrics; names are checked here, at once.
+
+        With `auto_scale_loss` (Keras 3's default) and the model's dtype policy
+        "mixed_float16", the optimizer is wrapped in a LossScaleOptimizer, so float16
+        gradients do not underflow.
+        """
         if steps_per_execution != "auto" and (
                 not isinstance(steps_per_execution, int) or steps_per_execution < 1):
             raise ValueError("steps_per_execution must be 'auto' or a positive integer, got "
                              f"{steps_per_execution!r}.")
         optimizer = _optimizers.get(optimizer)
+        if auto_scale_loss and getattr(self, "dtype_policy", None) is not None and \
+                self.dtype_policy.name == "mixed_float16" and \
+                not isinstance(optimizer, _optimizers.LossScaleOptimizer):
+            optimizer = _optimizers.LossScaleOptimizer(optimizer, name="loss_scale_optimizer")
         self._compile_config = CompileConfig(loss, loss_weights, metrics, weighted_metrics,
                                              getattr(self, "output_names", None))
         self.optimizer = optimizer
@@ -420,7 +429,7 @@ class Trainer(StepAPI):
                        return_dict: bool = False):
         """One optimizer step on exactly this batch; returns the loss (and metrics)."""
         self._assert_compiled("train_on_batch")
-        data = ArrayData(x, y, sample_weight, class_weight)
+        data = ArrayData(host_prefix.prepared(self, x), y, sample_weight, class_weight)
         steps = self._prepare(data, with_targets=True)
         _warn_if_nothing_to_train(steps, stacklevel=3)
         self._reset_metrics()
@@ -433,11 +442,12 @@ class Trainer(StepAPI):
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict: bool = False):
         self._assert_compiled("test_on_batch")
-        data = ArrayData(x, y, sample_weight)
+        data = ArrayData(host_prefix.prepared(self, x), y, sample_weight)
         logs = self._evaluate_data(data, data.num_samples, None, verbose=0)
         return self._format_result(logs, return_dict)
 
     def predict_on_batch(self, x):
+        x = host_prefix.prepared(self, x)  # once, not again in predict
         return self.predict(x, batch_size=ArrayData(x).num_samples, verbose=0)
 
 
@@ -449,6 +459,7 @@ class _PredictOnly(Steps):
         self.trainable = list(model.trainable_variables)
         self.non_trainable = _unique(model.non_trainable_variables + model.state_variables)
         self.seeds = _seed_states(model, self.non_trainable)
+        self.forms = step_forms(model)
         self.key = _PredictOnly.key_of(model)
         self.trace_counts = {"predict": 0, "predict_loop": 0}
         self.mode = compile_mode(model)

@@ -67,6 +67,11 @@ def eager_scope():
     return torch.no_grad()
 
 
+def enable_grad():
+    """Autograd on (Keras's PyTorch form of train_step calls loss.backward())."""
+    return torch.enable_grad()
+
+
 def convert_to_numpy(x) -> np.ndarray:
     if isinstance(x, torch.Tensor):
         x = x.detach()
@@ -79,7 +84,44 @@ def convert_to_numpy(x) -> np.ndarray:
 
 
 def copy(x):
-    return x.clone()
+    return x.detach().clone()
+
+
+# --- Variable storage: trainable weights are torch.nn.Parameters -----------------------------
+# As on Keras's PyTorch backend, a trainable floating-point Variable keeps its value in a
+# Parameter (requires_grad=True) that lives as long as the Variable: assign() and fit() write
+# into it in place, so `loss.backward()` fills its `.grad` and a torch.optim optimizer given
+# `model.parameters()` updates the model. Everything else (optimizer slots, metric state,
+# seeds, non-trainable weights) stays a plain tensor that a new value replaces, as before.
+# Eager calls under torch's grad mode therefore record the graph to the trainable weights,
+# as in Keras and PyTorch; predict(), evaluate() and fit() run under no_grad and do not.
+
+def variable_storage(value, trainable: bool):
+    """The storage of a new Variable holding `value` (a tensor already converted)."""
+    if trainable and value.is_floating_point():
+        # A copy: `value` may share memory with the caller's NumPy array.
+        return torch.nn.Parameter(value.detach().clone(), requires_grad=True)
+    return value
+
+
+def write_storage(storage, value):
+    """The Variable's storage after a new `value` outside a step: written into a Parameter in
+    place (its identity is what torch optimizers and `.grad` hold), else `value` itself,
+    without any autograd history (a metric updated from a model's eager outputs)."""
+    if isinstance(storage, torch.nn.Parameter):
+        if value is not storage and value.data_ptr() != storage.data_ptr():
+            with torch.no_grad():
+                storage.copy_(value)
+        return storage
+    return value.detach() if value.requires_grad else value
+
+
+def state_view(storage):
+    """What a compiled step gets for a Variable's storage: a Parameter as a plain alias of the
+    same memory (the step updates it in place), None for other storage."""
+    if isinstance(storage, torch.nn.Parameter):
+        return storage.detach()
+    return None
 
 
 def is_tensor(x) -> bool:
