@@ -1,45 +1,18 @@
 """Adaptive pooling: average or max pooling to a fixed output size, whatever the input size
 (AdaptiveAveragePooling1D/2D/3D, AdaptiveMaxPooling1D/2D/3D).
 
-Output entry i of an axis of length n pooled to m covers input entries
-[floor(i * n / m), ceil((i + 1) * n / m)), the bins of Keras 3 and of PyTorch's
-adaptive_avg_pool / adaptive_max_pool (neighbouring bins may overlap by one entry).
-
-Both poolings are separable: a mean (max) over a box is the mean (max) over one axis of the
-mean (max) over the others. So each spatial axis is pooled on its own: averages as a product
-with a constant (n, m) matrix of bin weights, maxima as a gather of each bin's entries (short
-bins repeat their last entry, which leaves the maximum unchanged) and a max over them.
+The layers check their arguments and shapes and call ops.adaptive_average_pool /
+ops.adaptive_max_pool (nhanh/ops/spatial.py), so layer and op are one implementation:
+output entry i of an axis of length n pooled to m covers input entries
+[floor(i * n / m), ceil((i + 1) * n / m)), the bins of Keras 3 and of PyTorch.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
 from nhanh import ops
 from nhanh.layers.cropping_padding import data_format_of, spatial_axes
 from nhanh.layers.layer import InputSpec, Layer
-
-
-def bin_edges(n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
-    """(starts, ends) of the m bins an axis of length n is pooled into."""
-    i = np.arange(m)
-    return (i * n) // m, -((-(i + 1) * n) // m)
-
-
-def _average_weights(n: int, m: int) -> np.ndarray:
-    starts, ends = bin_edges(n, m)
-    weights = np.zeros((n, m), "float32")
-    for j, (start, end) in enumerate(zip(starts, ends)):
-        weights[start:end, j] = 1.0 / (end - start)
-    return weights
-
-
-def _max_gather(n: int, m: int) -> np.ndarray:
-    """(m * width) indices: bin j's entries, its last repeated up to the widest bin's width."""
-    starts, ends = bin_edges(n, m)
-    width = int((ends - starts).max())
-    index = starts[:, None] + np.arange(width)[None, :]
-    return np.minimum(index, ends[:, None] - 1).reshape(-1).astype("int32")
+from nhanh.ops.spatial import bin_edges  # noqa: F401  (the bins, for readers and tests)
 
 
 def _output_size(value, rank: int, layer: str) -> tuple[int, ...]:
@@ -73,21 +46,11 @@ class _AdaptivePooling(Layer):
         return tuple(out)
 
     def call(self, inputs):
-        x = inputs
-        for axis, m in zip(spatial_axes(self.data_format, self._rank), self.output_size):
-            n = x.shape[axis]
-            if n is None:
-                raise ValueError(f"Layer {self.name!r} ({type(self).__name__}) needs known "
-                                 f"spatial sizes, got input shape {tuple(inputs.shape)}.")
-            if self._max:
-                gathered = ops.take(x, ops.convert_to_tensor(_max_gather(n, m)), axis=axis)
-                shape = list(gathered.shape)
-                shape[axis:axis + 1] = [m, shape[axis] // m]
-                x = ops.max(ops.reshape(gathered, tuple(shape)), axis=axis + 1)
-            else:
-                weights = ops.convert_to_tensor(_average_weights(n, m), ops.dtype(x))
-                x = ops.moveaxis(ops.tensordot(x, weights, axes=[[axis], [0]]), -1, axis)
-        return x
+        if any(inputs.shape[a] is None for a in spatial_axes(self.data_format, self._rank)):
+            raise ValueError(f"Layer {self.name!r} ({type(self).__name__}) needs known "
+                             f"spatial sizes, got input shape {tuple(inputs.shape)}.")
+        pool = ops.adaptive_max_pool if self._max else ops.adaptive_average_pool
+        return pool(inputs, self.output_size, self.data_format)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "output_size": self.output_size,

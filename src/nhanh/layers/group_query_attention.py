@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from nhanh import constraints, initializers, ops, random, regularizers
+from nhanh import config, constraints, initializers, ops, random, regularizers
 from nhanh.layers.projected_attention import ProjectedAttention
 
 
@@ -36,8 +36,10 @@ class GroupedQueryAttention(ProjectedAttention):
         use_bias: Whether the projections have biases.
         sliding_window: Positive int: a query step attends only to key steps less than this far
             away; `None` for no limit.
-        flash_attention: Accepted for Keras compatibility (the math is the same); True with
-            dropout > 0 raises, as in Keras.
+        flash_attention: `None` lets the engine pick its attention kernel; `True` requires a
+            flash kernel (an error where there is none, e.g. on a CPU) and no dropout, as in
+            Keras. The fused kernel (ops.dot_product_attention) runs whenever dropout is 0 and
+            no scores are asked for, as in Keras.
         kernel_initializer: Initializer of the projection kernels.
         bias_initializer: Initializer of the projection biases.
         kernel_regularizer: Regularizer of the projection kernels, added to the loss.
@@ -78,7 +80,7 @@ class GroupedQueryAttention(ProjectedAttention):
                              f"integer, got {sliding_window!r}.")
         if not 0 <= dropout <= 1:
             raise ValueError(f"GroupQueryAttention: `dropout` must be in [0, 1], got {dropout!r}.")
-        if flash_attention and dropout > 0:
+        if (flash_attention or config.is_flash_attention_enabled()) and dropout > 0:
             raise ValueError("GroupQueryAttention: dropout is not supported with "
                              "flash_attention=True; set dropout=0.0 or flash_attention=None.")
         self.head_dim, self.num_query_heads = head_dim, num_query_heads
@@ -86,7 +88,7 @@ class GroupedQueryAttention(ProjectedAttention):
         self.num_repeats = num_query_heads // num_key_value_heads
         self.dropout, self.use_bias, self.use_gate = float(dropout), bool(use_bias), use_gate
         self.sliding_window = sliding_window
-        self._flash_attention = flash_attention
+        self._flash_attention = flash_attention or config.is_flash_attention_enabled()
         self.seed = seed
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
@@ -125,26 +127,18 @@ class GroupedQueryAttention(ProjectedAttention):
              attention_mask=None, return_attention_scores: bool = False, training=None,
              use_causal_mask: bool = False):
         key = value if key is None else key
+        fused = self._fuses(self.dropout, return_attention_scores, 4)
         mask = self._attention_mask(query, value, query_mask, value_mask, key_mask,
-                                    attention_mask, use_causal_mask)
+                                    attention_mask, use_causal_mask and not fused)
         q = self._project(query, self.query_kernel, self.query_bias, "bqm,muh->bquh")
         k = self._project(key, self.key_kernel, self.key_bias, "bkm,mvh->bkvh")
         v = self._project(value, self.value_kernel, self.value_bias, "bkm,mvh->bkvh")
         penalties = [q, k, v]
-        # Each key/value head serves num_repeats consecutive query heads.
-        k = ops.repeat(k, self.num_repeats, axis=2)
-        v = ops.repeat(v, self.num_repeats, axis=2)
-        q = q * (1.0 / math.sqrt(float(self.head_dim)))
-        scores = ops.einsum("bquh,bkuh->buqk", q, k)
-        if mask is not None:
-            mask = ops.expand_dims(mask, 1)  # (B, 1, Tq, Tv): the same for every head
-            low = -3.0e4 if "float16" in ops.dtype(scores) else -1.0e9
-            scores = ops.where(mask, scores, low)
-        scores = ops.softmax(scores, axis=-1)
-        applied = scores
-        if training and self.dropout > 0:
-            applied = random.dropout(scores, self.dropout, seed=self.seed_generator)
-        output = ops.einsum("buqk,bkuh->bquh", applied, v)
+        scale = 1.0 / math.sqrt(float(self.head_dim))
+        if fused:  # grouped heads as they are: query head i reads key/value head i // repeats
+            output, scores = self._fused_attention(q, k, v, mask, use_causal_mask, scale), None
+        else:
+            output, scores = self._attend(q, k, v, mask, training, scale)
         if self.gate_kernel is not None:
             gate = ops.sigmoid(self._project(query, self.gate_kernel, self.gate_bias,
                                              "bqm,muh->bquh"))
@@ -156,6 +150,22 @@ class GroupedQueryAttention(ProjectedAttention):
                 self.add_loss(self.activity_regularizer(t) / ops.cast(ops.shape(t)[0],
                                                                       "float32"))
         return (output, scores) if return_attention_scores else output
+
+    def _attend(self, q, k, v, mask, training, scale: float):
+        """Attention written out, for when the scores are wanted or dropout applies."""
+        # Each key/value head serves num_repeats consecutive query heads.
+        k = ops.repeat(k, self.num_repeats, axis=2)
+        v = ops.repeat(v, self.num_repeats, axis=2)
+        scores = ops.einsum("bquh,bkuh->buqk", q * scale, k)
+        if mask is not None:
+            mask = ops.expand_dims(mask, 1)  # (B, 1, Tq, Tv): the same for every head
+            low = -3.0e4 if "float16" in ops.dtype(scores) else -1.0e9
+            scores = ops.where(mask, scores, low)
+        scores = ops.softmax(scores, axis=-1)
+        applied = scores
+        if training and self.dropout > 0:
+            applied = random.dropout(scores, self.dropout, seed=self.seed_generator)
+        return ops.einsum("buqk,bkuh->bquh", applied, v), scores
 
     @staticmethod
     def _project(x, kernel, bias, equation: str):

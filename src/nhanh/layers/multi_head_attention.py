@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import string
 
-from nhanh import constraints, initializers, ops, random, regularizers
+from nhanh import config, constraints, initializers, ops, random, regularizers
 from nhanh.layers.projected_attention import ProjectedAttention
 
 _LETTERS = string.ascii_lowercase
@@ -35,8 +35,10 @@ class MultiHeadAttention(ProjectedAttention):
             the batch axis and the features.
         sliding_window: Positive int: a query step attends only to key steps less than this far
             away; `None` for no limit.
-        flash_attention: Accepted for Keras compatibility and ignored (the result is the same math
-            either way).
+        flash_attention: `None` lets the engine pick its attention kernel; `True` requires a
+            flash kernel (an error where there is none, e.g. on a CPU), as in Keras. The fused
+            kernel (ops.dot_product_attention) runs whenever dropout is 0, no scores are asked
+            for and the inputs have one attention axis, as in Keras.
         kernel_initializer: Initializer of the projection kernels.
         bias_initializer: Initializer of the projection biases.
         kernel_regularizer: Regularizer of the projection kernels, added to the loss.
@@ -88,7 +90,11 @@ class MultiHeadAttention(ProjectedAttention):
         self._output_shape = output_shape or None
         self._attention_axes = attention_axes
         self._sliding_window = sliding_window
-        self._flash_attention = flash_attention  # accepted for Keras code; the math is the same
+        # As in Keras: None lets the engine choose its kernel, True requires a flash kernel.
+        self._flash_attention = flash_attention or config.is_flash_attention_enabled()
+        if self._flash_attention and self._dropout > 0:
+            raise ValueError("MultiHeadAttention: dropout is not supported with flash attention; "
+                             "set dropout=0.0 or flash_attention=None.")
         self.seed = seed
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
@@ -175,13 +181,18 @@ class MultiHeadAttention(ProjectedAttention):
              use_causal_mask: bool = False):
         key = value if key is None else key
         self._check_call(query, value, key)
+        fused = self._fuses(self._dropout, return_attention_scores, len(query.shape) + 1)
         mask = self._attention_mask(query, value, query_mask, value_mask, key_mask,
-                                    attention_mask, use_causal_mask)
+                                    attention_mask, use_causal_mask and not fused)
         q = self._project(query, self.query_kernel, self.query_bias)
         k = self._project(key, self.key_kernel, self.key_bias)
         v = self._project(value, self.value_kernel, self.value_bias)
         penalties = [q, k, v]
-        output, scores = self._attend(q, k, v, mask, training)
+        if fused:
+            output, scores = self._fused_attention(
+                q, k, v, mask, use_causal_mask, 1.0 / math.sqrt(float(self._key_dim))), None
+        else:
+            output, scores = self._attend(q, k, v, mask, training)
         if self.gate_kernel is not None:
             gate = ops.sigmoid(self._project(query, self.gate_kernel, self.gate_bias))
             penalties.append(gate)

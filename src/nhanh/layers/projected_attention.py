@@ -3,7 +3,7 @@ projected by einsum kernels with optional biases, and masked by one combined boo
 
 from __future__ import annotations
 
-from nhanh import ops
+from nhanh import config, ops
 from nhanh.layers.attention import causal_mask
 from nhanh.layers.layer import Layer, to_tensors
 
@@ -77,6 +77,25 @@ class ProjectedAttention(Layer):
         if attention_mask is not None:
             mask = both(mask, ops.cast(attention_mask, "bool"))
         return mask
+
+    def _fuses(self, dropout: float, return_attention_scores: bool, projected_rank: int) -> bool:
+        """Whether to run ops.dot_product_attention (the engine's fused kernel), as Keras does:
+        no dropout, no scores asked for, and projected inputs (batch, steps, heads, dim)."""
+        flash = self._flash_attention or config.is_flash_attention_enabled()
+        if flash and return_attention_scores:
+            raise ValueError(f"Layer {self.name!r} ({type(self).__name__}) cannot return "
+                             "attention scores with flash attention enabled; pass "
+                             "flash_attention=None (or False) to get the scores.")
+        return dropout == 0 and not return_attention_scores and projected_rank == 4
+
+    def _fused_attention(self, q, k, v, mask, use_causal_mask: bool, scale: float):
+        """Projected (B, T, heads, dim) tensors attended with ops.dot_product_attention; `mask`
+        is the combined (B, T, S) mask without the causal part, which goes as is_causal."""
+        if mask is not None:
+            mask = ops.expand_dims(mask, 1)  # the same for every head
+        flash = self._flash_attention or config.is_flash_attention_enabled()
+        return ops.dot_product_attention(q, k, v, mask=mask, scale=scale,
+                                         is_causal=use_causal_mask, flash_attention=flash)
 
     def compute_mask(self, inputs, mask=None):
         """The output is masked like the query."""

@@ -453,3 +453,9 @@ def threshold(x, threshold, default_value):
 hard_swish = hard_silu  # noqa: F821  (Keras's other name for it)
 
 # --- end of the activation ops block --------------------------------------------------------------
+
+# The rest of keras.ops.nn, written against the ops above.
+from nhanh.ops.attention import *  # noqa: E402,F401,F403
+from nhanh.ops.ctc_decode import *  # noqa: E402,F401,F403
+from nhanh.ops.nn_functions import *  # noqa: E402,F401,F403
+from nhanh.ops.spatial import *  # noqa: E402,F401,F403

@@ -70,3 +70,41 @@ def ctc_loss(target, output, target_length, output_length, mask_index=0):
     end_label = jnp.take_along_axis(alpha, jnp.maximum(last - 1, 0)[:, None], axis=1)[:, 0]
     end_label = jnp.where(target_length > 0, end_label, never)
     return -jnp.logaddexp(end_blank, end_label)
+
+
+def _cudnn_takes(query, key, value) -> bool:
+    """Whether cuDNN's fused attention can run these inputs: a GPU, half precision, and a
+    head size it supports (a multiple of 8, at most 128, the same for keys and values)."""
+    try:
+        platform = next(iter(query.devices())).platform
+    except Exception:  # a tracer without devices: the default device decides
+        platform = jax.devices()[0].platform
+    h, hv = query.shape[-1], value.shape[-1]
+    return (platform == "gpu" and query.dtype in (jnp.float16, jnp.bfloat16)
+            and h == hv and h % 8 == 0 and h <= 128)
+
+
+def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, is_causal=False,
+                          flash_attention=None, attn_logits_soft_cap=None):
+    """jax.nn.dot_product_attention on (B, T, N, H) inputs: cuDNN where it takes them (and
+    flash_attention is not False), else XLA. Returns None where the kernel refuses the inputs
+    (the caller then runs the written-out formula), and for a logits soft cap, which neither
+    kernel takes; flash_attention=True without cuDNN raises RuntimeError, as in Keras."""
+    if attn_logits_soft_cap is not None:
+        return None
+    cudnn = flash_attention is not False and _cudnn_takes(query, key, value)
+    if flash_attention and not cudnn:
+        raise RuntimeError("flash_attention=True needs cuDNN's fused attention: a CUDA GPU, "
+                           "float16 or bfloat16 inputs and a head size that is a multiple of 8 "
+                           f"up to 128; got {query.dtype} inputs of shape {query.shape} on "
+                           f"{jax.devices()[0].platform}. Pass flash_attention=None.")
+    for implementation in (["cudnn"] if flash_attention else ["cudnn", "xla"] if cudnn
+                           else ["xla"]):
+        try:
+            return jax.nn.dot_product_attention(
+                query, key, value, bias=bias, mask=mask, scale=scale, is_causal=is_causal,
+                implementation=implementation)
+        except (ValueError, TypeError, NotImplementedError, RuntimeError):
+            if flash_attention:
+                raise
+    return None

@@ -81,3 +81,51 @@ def ctc_loss(target, output, target_length, output_length, mask_index=0):
     lengths = _t(target_length).long().reshape(-1)
     steps = _t(output_length).long().reshape(-1)
     return F.ctc_loss(logprobs, target, steps, lengths, blank=mask_index, reduction="none")
+
+
+def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, is_causal=False,
+                          flash_attention=None, attn_logits_soft_cap=None):
+    """torch.nn.functional.scaled_dot_product_attention on (B, T, N, H) inputs (it wants
+    (B, N, T, H)). Masks become an additive bias of -0.7 * the dtype's largest value (so a
+    fully masked row averages the values, as in Keras, instead of giving NaN), and a causal
+    flag given with a mask or bias is folded into it (the kernel takes one or the other).
+    Returns None where the kernel refuses the inputs, and for a logits soft cap, which it does
+    not take; flash_attention=True where no flash kernel applies raises RuntimeError, as in
+    Keras."""
+    if attn_logits_soft_cap is not None:
+        return None
+    q, k, v = (_t(a).transpose(1, 2) for a in (query, key, value))
+    t, s = q.shape[2], k.shape[2]
+    if is_causal and (mask is not None or bias is not None):
+        causal = torch.ones((t, s), dtype=torch.bool, device=q.device).tril()
+        mask = causal if mask is None else torch.logical_and(_t(mask), causal)
+        is_causal = False
+    attn_mask = None if bias is None else _t(bias).to(q.dtype)
+    if mask is not None:
+        low = -0.7 * torch.finfo(q.dtype).max
+        base = torch.zeros((), dtype=q.dtype, device=q.device) if attn_mask is None else attn_mask
+        attn_mask = torch.where(_t(mask), base, torch.tensor(low, dtype=q.dtype, device=q.device))
+    kwargs = dict(attn_mask=attn_mask, is_causal=bool(is_causal), scale=scale,
+                  enable_gqa=q.shape[1] != k.shape[1])
+    if flash_attention:
+        from torch.backends.cuda import SDPAParams, can_use_flash_attention
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+
+        params = SDPAParams(q, k, v, attn_mask, 0.0, bool(is_causal), kwargs["enable_gqa"])
+        if not q.is_cuda or not can_use_flash_attention(params, False):
+            raise RuntimeError("flash_attention=True needs PyTorch's flash kernel: a CUDA GPU, "
+                               "float16 or bfloat16 inputs, no mask or bias, and a supported "
+                               f"head size; got {q.dtype} inputs on {q.device}. Pass "
+                               "flash_attention=None.")
+        with sdpa_kernel([SDPBackend.FLASH_ATTENTION]):
+            return F.scaled_dot_product_attention(q, k, v, **kwargs).transpose(1, 2)
+    if flash_attention is False and q.is_cuda:
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+
+        others = [SDPBackend.EFFICIENT_ATTENTION, SDPBackend.CUDNN_ATTENTION, SDPBackend.MATH]
+        with sdpa_kernel(others):
+            return F.scaled_dot_product_attention(q, k, v, **kwargs).transpose(1, 2)
+    try:
+        return F.scaled_dot_product_attention(q, k, v, **kwargs).transpose(1, 2)
+    except RuntimeError:
+        return None
