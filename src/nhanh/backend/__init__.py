@@ -94,7 +94,11 @@ NUMPY_OPS = (
 
 NN_OPS = (
     "relu relu6 leaky_relu elu selu gelu sigmoid hard_sigmoid hard_silu silu softplus softsign "
-    "mish softmax log_softmax one_hot ctc_loss"
+    "mish softmax log_softmax one_hot ctc_loss "
+    # (query, key, value, bias, mask, scale, is_causal, flash_attention, attn_logits_soft_cap)
+    # -> the fused kernel's output, or None where it does not apply (nhanh.ops.attention
+    # then runs the formula written out)
+    "dot_product_attention"
 ).split()
 
 # Convolution and pooling (channels_last inputs; see each backend's conv module).
@@ -125,9 +129,13 @@ CONTROL_OPS: tuple[str, ...] = (
     "scatter_update", "in_top_k", "extract_sequences", "unique", "rearrange",
 )
 
+# Image kernels each engine has its own of (backend/*/image.py); private names, since Keras
+# keeps its image ops out of keras.ops' top level (nhanh.ops.image wraps them).
+IMAGE_OPS: tuple[str, ...] = ("_image_resize",)
+
 OP_GROUPS: dict[str, tuple[str, ...]] = {"numpy": NUMPY_OPS, "nn": NN_OPS, "conv": CONV_OPS,
                                          "rnn": RNN_OPS, "linalg": LINALG_OPS, "fft": FFT_OPS,
-                                         "control": CONTROL_OPS}
+                                         "control": CONTROL_OPS, "image": IMAGE_OPS}
 
 _current: types.ModuleType | None = None
 _loaded: dict[str, types.ModuleType] = {}

@@ -2018,3 +2018,4 @@ del _name, _summary, _returns, _axis, _params, _args
 from nhanh.ops._docs_control import *  # noqa: E402,F401,F403
 from nhanh.ops._docs_fft import *  # noqa: E402,F401,F403
 from nhanh.ops._docs_linalg import *  # noqa: E402,F401,F403
+from nhanh.ops._docs_image import _image_resize  # noqa: E402,F401

@@ -1,13 +1,15 @@
-"""keras.ops.image's names: the same functions as in nhanh.ops, grouped as Keras groups them.
+"""keras.ops.image: image ops, found only here (as in Keras, not in nhanh.ops itself).
 
-Keras 3 exposes each op twice, as `keras.ops.X` and as `keras.ops.image.X`; code written either
-way runs. The list is the one Keras publishes (nhanh's keras_api_names.json), so a name nhanh.ops
-gains appears here too, and one it lacks says so.
+The colour ops are in image_color.py, the geometric ones in image_geometry.py; names Keras
+also lists here that nhanh.ops has come from nhanh.ops.
 """
 
-from nhanh.ops import _grouped
+from nhanh.ops import _grouped, image_color, image_geometry
+from nhanh.ops.image_color import *  # noqa: F401,F403
+from nhanh.ops.image_geometry import *  # noqa: F401,F403
 
-__all__ = _grouped.export(__name__, globals())
+__all__ = sorted({*_grouped.export(__name__, globals()), *image_color.__all__,
+                  *image_geometry.__all__})
 
 from nhanh import keras_names as _keras_names  # noqa: E402
 

@@ -1,8 +1,9 @@
 """PyTorch engine: tensors, torch.autograd, steps captured as graphs (optionally through
 torch.compile), optimizer updates in place."""
 
-from nhanh.backend.torch import control, conv, fft, linalg, nn, numpy, random, rnn
+from nhanh.backend.torch import control, conv, fft, image, linalg, nn, numpy, random, rnn
 from nhanh.backend.torch.placement import device_scope, remat
+from nhanh.backend.torch.module_integration import TorchFormStep, new_layer
 from nhanh.backend.torch.update_rules import RULES as update_rules
 from nhanh.backend.torch.core import (
     NAME,
@@ -17,14 +18,18 @@ from nhanh.backend.torch.core import (
     device_memory_free,
     dtype_of,
     eager_scope,
+    enable_grad,
     eval_shape,
     fori_loop,
     is_tensor,
     item,
     platform,
+    state_view,
     shape,
     standardize_dtype,
     stop_gradient,
     transfer_copies,
     value_and_grad,
+    variable_storage,
+    write_storage,
 )
