@@ -109,11 +109,20 @@ class JaxLayer(Layer):
             return
         inputs = symbolic.map_structure_shapes(self._engine.placeholder, input_shape)
         seed = np.array([_random.draw_seed() % 2**31, 0], dtype="int32")
-        given = {"rng": self._engine.as_key(seed), "inputs": inputs, "training": True}
+        given = {"rng": self._init_rng(self._engine.as_key(seed)), "inputs": inputs,
+                 "training": True}
         result = self.init_fn(*[given[n] for n in self.init_fn_arguments])
         params, state = result if self._has_state else (result, None)
         self.params = self._variables(params, trainable=True)
         self.state = self._variables(state, trainable=False)
+
+    def _init_rng(self, key):
+        """What init_fn gets as `rng` (a subclass may wrap the key, e.g. Flax's rng dict)."""
+        return key
+
+    def _call_rng(self, key):
+        """What call_fn gets as `rng`: a fresh key in training, None in inference."""
+        return key
 
     def call(self, inputs, training=None):
         training = bool(training)  # None (not given) is inference, as Keras's default False
@@ -121,7 +130,8 @@ class JaxLayer(Layer):
         given = {"inputs": inputs, "training": training,
                  "params": read(_value, self.params), "state": read(_value, self.state)}
         if "rng" in self.call_fn_arguments:
-            given["rng"] = self._engine.as_key(self.seed_generator.next()) if training else None
+            given["rng"] = self._call_rng(
+                self._engine.as_key(self.seed_generator.next()) if training else None)
         result = self.call_fn(*[given[n] for n in self.call_fn_arguments])
         if not self._has_state:
             return result

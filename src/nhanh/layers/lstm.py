@@ -7,6 +7,17 @@ from nhanh.layers.rnn import CellRNN
 from nhanh.layers.rnn_cell import RecurrentCell, gated_matmul
 
 
+
+def forget_gate_bias(base, units: int):
+    """The initializer of an LSTM's (i, f, c, o) bias with `unit_forget_bias`: `base` for the
+    gates, ones for the forget gate (a forget gate near 1 remembers at first)."""
+
+    def forget_gate_ones(shape, dtype=None):
+        return ops.concatenate([ops.convert_to_tensor(base((units,), dtype=dtype)),
+                                ops.ones((units,), dtype=dtype),
+                                ops.convert_to_tensor(base((2 * units,), dtype=dtype))])
+    return forget_gate_ones
+
 class LSTMCell(RecurrentCell):
     """One LSTM step; states [h, c], output h.
 
@@ -41,13 +52,7 @@ class LSTMCell(RecurrentCell):
     def _bias_initializer(self):
         if not self.unit_forget_bias:
             return self.bias_initializer
-        base, units = self.bias_initializer, self.units
-
-        def forget_gate_ones(shape, dtype=None):  # why: a forget gate near 1 remembers at first
-            return ops.concatenate([ops.convert_to_tensor(base((units,), dtype=dtype)),
-                                    ops.ones((units,), dtype=dtype),
-                                    ops.convert_to_tensor(base((2 * units,), dtype=dtype))])
-        return forget_gate_ones
+        return forget_gate_bias(self.bias_initializer, self.units)
 
     def _input_mask_count(self) -> int:
         return 4 if self.implementation == 1 else 1
