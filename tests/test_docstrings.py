@@ -26,6 +26,8 @@ MODULES = (
     "nhanh.optimizers.schedules", "nhanh.losses", "nhanh.metrics", "nhanh.activations",
     "nhanh.initializers", "nhanh.regularizers", "nhanh.constraints", "nhanh.utils", "nhanh.ops",
     "nhanh.random", "nhanh.config", "nhanh.preprocessing", "nhanh.datasets", "nhanh.wrappers",
+    "nhanh.ops.image", "nhanh.dtype_policies", "nhanh.mixed_precision", "nhanh.visualization",
+    "nhanh.utils.bounding_boxes",
 )
 
 _ENTRY = re.compile(r"(\*{0,2})([A-Za-z_]\w*)\s*(\([^)]*\))?\s*:")

@@ -16,8 +16,9 @@ from nhanh import (
     regularizers,
     utils,
 )
-from nhanh import tree
+from nhanh import dtype_policies, mixed_precision, tree, visualization
 from nhanh.device import device
+from nhanh.dtype_policies import DTypePolicy, FloatDTypePolicy
 from nhanh.function import Function, Operation
 from nhanh.initializers import Initializer
 from nhanh.keras_alias import as_keras
@@ -40,12 +41,12 @@ def version() -> str:
     return __version__
 
 
-__all__ = ["Function", "Initializer", "Input", "InputSpec", "KerasTensor", "Layer", "Loss",
+__all__ = ["DTypePolicy", "FloatDTypePolicy", "Function", "Initializer", "Input", "InputSpec", "KerasTensor", "Layer", "Loss",
            "Metric", "Model", "Operation", "Optimizer", "Regularizer", "RematScope",
            "Sequential", "StatelessScope", "SymbolicScope", "Variable", "activations",
-           "as_keras", "callbacks", "config", "constraints", "device", "initializers", "layers",
-           "losses", "metrics", "models", "name_scope", "ops", "optimizers", "random",
-           "regularizers", "remat", "tree", "utils", "version"]
+           "as_keras", "callbacks", "config", "constraints", "device", "dtype_policies", "initializers", "layers",
+           "losses", "metrics", "mixed_precision", "models", "name_scope", "ops", "optimizers", "random",
+           "regularizers", "remat", "tree", "utils", "version", "visualization"]
 
 
 from nhanh import keras_names as _keras_names  # noqa: E402

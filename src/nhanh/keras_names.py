@@ -75,8 +75,12 @@ def not_yet_message(module_name: str, name: str) -> str | None:
     return f"`{name}` is part of Keras 3's API ({keras_module}.{name}) but not of nhanh yet."
 
 
-def module_getattr(module_name: str) -> Callable[[str], object]:
-    """A module-level `__getattr__` for `module_name` (see the module docstring)."""
+def module_getattr(module_name: str, lazy: dict[str, str] | None = None
+                   ) -> Callable[[str], object]:
+    """A module-level `__getattr__` for `module_name` (see the module docstring). `lazy` maps
+    names the module exports from a higher layer to the module defining them, imported on
+    first use (nhanh.utils.FeatureSpace is a Layer, and utils sits below layers)."""
+    lazy = dict(lazy or {})
 
     def __getattr__(name: str):
         module = sys.modules[module_name]
@@ -84,6 +88,8 @@ def module_getattr(module_name: str) -> Callable[[str], object]:
             # Dunder probes (copy, pickle, IPython), and a module still running its own
             # imports (a circular import must keep Python's "partially initialized" error).
             raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
+        if name in lazy:
+            return getattr(importlib.import_module(lazy[name]), name)
         if hasattr(module, "__path__") and importlib.util.find_spec(
                 f"{module_name}.{name}") is not None:
             return importlib.import_module(f"{module_name}.{name}")

@@ -67,6 +67,26 @@ from nhanh.layers.reshaping import (
     ZeroPadding1D, ZeroPadding2D,
 )
 from nhanh.layers.utility import Identity, Lambda, Rescaling
+from nhanh.layers.audio import MelSpectrogram, STFTSpectrogram
+from nhanh.layers.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
+from nhanh.layers.flax_layer import FlaxLayer
+from nhanh.layers.image_color_layers import (
+    RandomBrightness, RandomColorDegeneration, RandomColorJitter, RandomContrast,
+    RandomGaussianBlur, RandomGrayscale, RandomHue, RandomSaturation, RandomSharpness,
+)
+from nhanh.layers.image_histogram_layers import (
+    AutoContrast, ContrastLimitedAdaptiveHistogramEqualization, Equalization, RandomInvert,
+    RandomPosterization, Solarization,
+)
+from nhanh.layers.image_mixing import CutMix, MixUp, RandomErasing
+from nhanh.layers.image_policies import AugMix, RandAugment
+from nhanh.layers.image_resizing import CenterCrop, RandomCrop, Resizing
+from nhanh.layers.image_warps import (
+    RandomElasticTransform, RandomFlip, RandomPerspective, RandomRotation, RandomShear,
+    RandomTranslation, RandomZoom,
+)
+from nhanh.layers.max_num_bounding_boxes import MaxNumBoundingBoxes
+from nhanh.layers.serialization import deserialize, serialize
 from nhanh.layers.wrapper import Wrapper
 from nhanh.layers.wrappers import Bidirectional, TimeDistributed
 

@@ -1,5 +1,6 @@
 """Small user-facing helpers."""
 
+from nhanh.utils import bounding_boxes
 from nhanh.utils.audio_dataset import audio_dataset_from_directory
 from nhanh.config import (
     disable_interactive_logging, enable_interactive_logging, is_interactive_logging_enabled,
@@ -23,8 +24,9 @@ from nhanh.utils.text_dataset import text_dataset_from_directory
 from nhanh.utils.timeseries_dataset import timeseries_dataset_from_array
 
 
-__all__ = ["Config", "Progbar", "disable_interactive_logging", "enable_interactive_logging",
-           "is_interactive_logging_enabled", "PyDataset", "Sequence", "array_to_img", "audio_dataset_from_directory", "clear_session",
+__all__ = ["Config", "FeatureSpace", "Progbar", "disable_interactive_logging", "enable_interactive_logging",
+           "is_interactive_logging_enabled", "PyDataset", "Sequence", "array_to_img", "audio_dataset_from_directory", "bounding_boxes",
+           "clear_session",
            "get_file", "get_source_inputs", "image_dataset_from_directory", "img_to_array",
            "is_keras_tensor", "load_img", "model_to_dot", "normalize",
            "pack_x_y_sample_weight", "pad_sequences", "plot_model", "save_img",
@@ -35,4 +37,6 @@ __all__ = ["Config", "Progbar", "disable_interactive_logging", "enable_interacti
 
 from nhanh import keras_names as _keras_names  # noqa: E402
 
-__getattr__ = _keras_names.module_getattr(__name__)  # Keras names nhanh lacks say so
+# Keras names nhanh lacks say so; FeatureSpace (a Layer) is imported when first used.
+__getattr__ = _keras_names.module_getattr(
+    __name__, lazy={"FeatureSpace": "nhanh.layers.feature_space"})
