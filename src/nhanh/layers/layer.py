@@ -11,7 +11,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from nhanh import backend as _backend
-from nhanh import config, initializers, naming, ops
+from nhanh import initializers, naming, ops
 from nhanh import constraints as _constraints
 from nhanh import regularizers as _regularizers
 from nhanh import gradient_checkpointing as _remat

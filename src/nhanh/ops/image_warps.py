@@ -149,7 +149,7 @@ def map_coordinates(inputs, coordinates, order: int, fill_mode: str = "constant"
     return _back_to(_sample(flat, coordinates, sizes, order, fill_mode, fill_value), dtype)
 
 
-def _warp(images, ys, xs, fn, interpolation, fill_mode, fill_value, data_format):
+def _warp(images, ys, xs, interpolation, fill_mode, fill_value, data_format):
     """Images (rank 3 or 4) read at input points (ys, xs), each (batch, height, width)."""
     batched = len(ops.shape(images)) == 4
     if not batched:
@@ -223,7 +223,7 @@ def affine_transform(images, transform, interpolation: str = "bilinear",
     batch = ops.shape(images)[0] if len(ops.shape(images)) == 4 else 1
     xs = ops.broadcast_to(xs, (batch, height, width))
     ys = ops.broadcast_to(ys, (batch, height, width))
-    return _warp(images, ys, xs, fn, interpolation, fill_mode, fill_value, data_format)
+    return _warp(images, ys, xs, interpolation, fill_mode, fill_value, data_format)
 
 
 def compute_homography_matrix(start_points, end_points):
@@ -300,8 +300,8 @@ def elastic_warp(images, noise, alpha, sigma, kernel_size: int, interpolation="b
     field = ops.reshape(field, (2, batch, height, width)) * ops.cast(alpha, work)
     y = ops.reshape(ops.arange(height, dtype=work), (1, height, 1))
     x = ops.reshape(ops.arange(width, dtype=work), (1, 1, width))
-    return _warp(images, y + field[1], x + field[0], "elastic_transform", interpolation,
-                 fill_mode, fill_value, data_format)
+    return _warp(images, y + field[1], x + field[0], interpolation, fill_mode, fill_value,
+                 data_format)
 
 
 def elastic_transform(images, alpha: float = 20.0, sigma: float = 5.0,
