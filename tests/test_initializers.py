@@ -72,7 +72,7 @@ def test_presets(cls, scale, mode, uniform):
     assert w.var() == pytest.approx(variance, rel=0.03)
     bound = math.sqrt(3 * variance) if uniform else 2 * math.sqrt(variance) / TRUNC_STD
     assert np.abs(w).max() <= bound * (1 + 1e-6) and np.abs(w).max() > 0.99 * bound
-    assert cls(seed=3).get_config() == {"seed": 3}
+    assert cls(seed=3).get_config() == {"seed": 3, "input_axes": None, "output_axes": None}
 
 
 def test_random_normal_uniform_truncated():
@@ -92,7 +92,8 @@ def test_keras_defaults():
     assert initializers.RandomUniform().get_config() == {
         "minval": -0.05, "maxval": 0.05, "seed": None}
     assert initializers.VarianceScaling().get_config() == {
-        "scale": 1.0, "mode": "fan_in", "distribution": "truncated_normal", "seed": None}
+        "scale": 1.0, "mode": "fan_in", "distribution": "truncated_normal", "seed": None,
+        "input_axes": None, "output_axes": None}
     assert initializers.Orthogonal().get_config() == {"gain": 1.0, "seed": None}
     assert initializers.Identity().get_config() == {"gain": 1.0}
     assert initializers.Constant().get_config() == {"value": 0.0}

@@ -120,3 +120,35 @@ def test_stft_errors_say_what_came():
         STFT()((16, 9))
     with pytest.raises(ValueError, match="float"):
         STFT()((16, 1, 9), dtype="int32")
+
+
+# --- fans over chosen axes (Keras 3.15's input_axes / output_axes) ----------------------------
+
+VARIANCE_SCALING = ["GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "LecunUniform",
+                    "LecunNormal", "VarianceScaling"]
+
+
+@pytest.mark.engine_independent
+@pytest.mark.parametrize("name", VARIANCE_SCALING)
+def test_keras_configs_with_axes_round_trip(keras, name):
+    config = getattr(keras.initializers, name)(seed=3, input_axes=[0], output_axes=[1, 2]) \
+        .get_config()
+    assert getattr(initializers, name).from_config(config).get_config() == config
+    assert getattr(initializers, name)().get_config() == getattr(keras.initializers, name)() \
+        .get_config()
+
+
+@pytest.mark.engine_independent
+@pytest.mark.parametrize("axes", [(None, None), ([0], [1, 2]), ([0, 1], [2]), ([2], [0])])
+def test_fans_over_axes_match_keras(keras, axes):
+    from keras.src.initializers.random_initializers import compute_fans as keras_fans
+
+    shape = (6, 4, 5)
+    assert initializers.compute_fans(shape, *axes) == keras_fans(shape, *axes)
+
+
+def test_variance_follows_the_axes():
+    init = initializers.VarianceScaling(2.0, "fan_avg", "uniform", seed=1, input_axes=[0],
+                                        output_axes=[1, 2])
+    values = ops.convert_to_numpy(init((300, 4, 5)))
+    np.testing.assert_allclose(values.var(), 2.0 / ((300 + 20) / 2), rtol=0.05)

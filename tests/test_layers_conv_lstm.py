@@ -153,9 +153,7 @@ def test_stateful_carries_states_across_batches(backend):
 def test_config_round_trips_with_keras(backend):
     name = "2d_channels_first"
     want, _, _, keras_config = _keras_forward(name)
-    # Keras's own config builds ours (less the kernel initializer: Keras 3.15's GlorotUniform
-    # config has input_axes / output_axes, which nhanh's initializers do not take yet)
-    layer = ConvLSTM2D.from_config({**keras_config, "kernel_initializer": "glorot_uniform"})
+    layer = ConvLSTM2D.from_config(keras_config)  # Keras's own config builds ours
     config = layer.get_config()
     assert set(config) == set(keras_config)
     for key in ("filters", "kernel_size", "strides", "padding", "data_format",

@@ -7,7 +7,7 @@ backend; see `RandomInitializer`.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -78,19 +78,26 @@ class RandomUniform(RandomInitializer):
         return {"minval": self.minval, "maxval": self.maxval, **super().get_config()}
 
 
-def compute_fans(shape: Shape) -> tuple[int, int]:
+def compute_fans(shape: Shape, input_axes: Sequence[int] | None = None,
+                 output_axes: Sequence[int] | None = None) -> tuple[int, int]:
     """(fan_in, fan_out) as Keras computes them.
 
     A kernel of shape (..., in, out) (Dense (in, out), Conv2D (h, w, in, out)) has
-    fan_in = in * receptive field and fan_out = out * receptive field.
+    fan_in = in * receptive field and fan_out = out * receptive field, unless the axes that
+    hold the input and output units are given (an EinsumDense kernel, say).
 
     Args:
         shape: Shape of the weight; a 1-D shape gives (n, n), an empty one (1, 1).
+        input_axes: Axes whose sizes multiply to fan_in (with `output_axes`).
+        output_axes: Axes whose sizes multiply to fan_out (with `input_axes`).
 
     Returns:
         The pair `(fan_in, fan_out)` of ints.
     """
     shape = tuple(shape)
+    if input_axes is not None and output_axes is not None:
+        return (math.prod(shape[a] for a in input_axes),
+                math.prod(shape[a] for a in output_axes))
     if len(shape) < 1:
         return 1, 1
     if len(shape) == 1:
@@ -112,14 +119,20 @@ class VarianceScaling(RandomInitializer):
             variance after truncation is the target), `"untruncated_normal"` or `"uniform"`.
         seed: Int for the same values on every call (and every backend); `None` takes a fresh seed
             per call from the global generator (see `nhanh.utils.set_random_seed`).
+        input_axes: Axes of the weight that hold its input units, for fan_in (with
+            `output_axes`); `None` reads them from the shape (..., in, out).
+        output_axes: Axes that hold its output units, for fan_out.
     """
 
     _MODES = ("fan_in", "fan_out", "fan_avg")
     _DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
 
     def __init__(self, scale: float = 1.0, mode: str = "fan_in",
-                 distribution: str = "truncated_normal", seed: int | None = None):
+                 distribution: str = "truncated_normal", seed: int | None = None,
+                 input_axes: Sequence[int] | None = None,
+                 output_axes: Sequence[int] | None = None):
         super().__init__(seed)
+        self.input_axes, self.output_axes = input_axes, output_axes
         if not scale > 0:
             raise ValueError(f"VarianceScaling: `scale` must be positive, got {scale!r}.")
         if mode not in self._MODES:
@@ -135,7 +148,7 @@ class VarianceScaling(RandomInitializer):
 
     def variance(self, shape: Shape) -> float:
         """The variance of the values this initializer makes for `shape`."""
-        fan_in, fan_out = compute_fans(shape)
+        fan_in, fan_out = compute_fans(shape, self.input_axes, self.output_axes)
         fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
         return self.scale / max(1.0, fan)
 
@@ -153,7 +166,10 @@ class VarianceScaling(RandomInitializer):
 
     def get_config(self) -> dict[str, Any]:
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
-                **super().get_config()}
+                **super().get_config(), **self._axes_config()}
+
+    def _axes_config(self) -> dict[str, Any]:
+        return {"input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class _Preset(VarianceScaling):
@@ -161,11 +177,13 @@ class _Preset(VarianceScaling):
 
     _settings: tuple[float, str, str]
 
-    def __init__(self, seed: int | None = None):
-        super().__init__(*self._settings, seed=seed)
+    def __init__(self, seed: int | None = None, input_axes: Sequence[int] | None = None,
+                 output_axes: Sequence[int] | None = None):
+        super().__init__(*self._settings, seed=seed, input_axes=input_axes,
+                         output_axes=output_axes)
 
     def get_config(self) -> dict[str, Any]:
-        return {"seed": self.seed}
+        return {"seed": self.seed, **self._axes_config()}
 
 
 class GlorotUniform(_Preset):
@@ -174,6 +192,9 @@ class GlorotUniform(_Preset):
     Args:
         seed: Int for the same values on every call (and every backend); `None` takes a fresh seed
             per call from the global generator (see `nhanh.utils.set_random_seed`).
+        input_axes: Axes of the weight that hold its input units, for fan_in (with
+            `output_axes`); `None` reads them from the shape (..., in, out).
+        output_axes: Axes that hold its output units, for fan_out.
     """
 
     _settings = (1.0, "fan_avg", "uniform")
@@ -185,6 +206,9 @@ class GlorotNormal(_Preset):
     Args:
         seed: Int for the same values on every call (and every backend); `None` takes a fresh seed
             per call from the global generator (see `nhanh.utils.set_random_seed`).
+        input_axes: Axes of the weight that hold its input units, for fan_in (with
+            `output_axes`); `None` reads them from the shape (..., in, out).
+        output_axes: Axes that hold its output units, for fan_out.
     """
 
     _settings = (1.0, "fan_avg", "truncated_normal")
@@ -196,6 +220,9 @@ class HeUniform(_Preset):
     Args:
         seed: Int for the same values on every call (and every backend); `None` takes a fresh seed
             per call from the global generator (see `nhanh.utils.set_random_seed`).
+        input_axes: Axes of the weight that hold its input units, for fan_in (with
+            `output_axes`); `None` reads them from the shape (..., in, out).
+        output_axes: Axes that hold its output units, for fan_out.
     """
 
     _settings = (2.0, "fan_in", "uniform")
@@ -207,6 +234,9 @@ class HeNormal(_Preset):
     Args:
         seed: Int for the same values on every call (and every backend); `None` takes a fresh seed
             per call from the global generator (see `nhanh.utils.set_random_seed`).
+        input_axes: Axes of the weight that hold its input units, for fan_in (with
+            `output_axes`); `None` reads them from the shape (..., in, out).
+        output_axes: Axes that hold its output units, for fan_out.
     """
 
     _settings = (2.0, "fan_in", "truncated_normal")
@@ -218,6 +248,9 @@ class LecunUniform(_Preset):
     Args:
         seed: Int for the same values on every call (and every backend); `None` takes a fresh seed
             per call from the global generator (see `nhanh.utils.set_random_seed`).
+        input_axes: Axes of the weight that hold its input units, for fan_in (with
+            `output_axes`); `None` reads them from the shape (..., in, out).
+        output_axes: Axes that hold its output units, for fan_out.
     """
 
     _settings = (1.0, "fan_in", "uniform")
@@ -229,6 +262,9 @@ class LecunNormal(_Preset):
     Args:
         seed: Int for the same values on every call (and every backend); `None` takes a fresh seed
             per call from the global generator (see `nhanh.utils.set_random_seed`).
+        input_axes: Axes of the weight that hold its input units, for fan_in (with
+            `output_axes`); `None` reads them from the shape (..., in, out).
+        output_axes: Axes that hold its output units, for fan_out.
     """
 
     _settings = (1.0, "fan_in", "truncated_normal")
