@@ -16,6 +16,7 @@ from nhanh.layers.conv import (
 )
 from nhanh.layers.layer import InputSpec, Layer
 from nhanh.layers.lstm import forget_gate_bias
+from nhanh.layers.rnn_cell import weights_config
 from nhanh.layers.rnn import RNN, CellRNN, check_rank
 from nhanh.variables import Variable
 
@@ -55,10 +56,6 @@ _ARGS = "\n\n    Args:\n" + _COMMON_ARGS + """\
         unroll: Accepted for Keras compatibility; the loop is always one compiled scan.
         **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...).
     """
-
-
-def _maybe(fn, value):
-    return None if value is None else fn(value)
 
 
 class ConvLSTMCell(Layer):
@@ -168,7 +165,7 @@ class ConvLSTMCell(Layer):
         """Four scaled keep-masks shaped like one step's tensor, or None (Keras: 0<rate<1)."""
         if not (training and 0.0 < rate < 1.0):
             return None
-        ones = ops.ones(like_shape, self.dtype)
+        ones = ops.ones(like_shape, self.compute_dtype)
         return [random.dropout(ones, rate, seed=self.seed_generator) for _ in range(4)]
 
     def _gated_conv(self, x, kernel, masks, **conv_args):
@@ -212,13 +209,13 @@ class ConvLSTMCell(Layer):
 
     def call(self, inputs, states, training=False):
         """One step, Keras's cell API: (h, [h, c]) for inputs (batch, *spatial, channels)."""
-        states = tuple(ops.convert_to_tensor(s, self.dtype) for s in states)
+        states = tuple(ops.convert_to_tensor(s, self.compute_dtype) for s in states)
         xs, step = self.sequence_step(ops.expand_dims(inputs, 1), bool(training))
         output, new = step(xs[:, 0], states)
         return output, list(new)
 
     def get_initial_state(self, batch_size: int):
-        return [ops.zeros((batch_size, *self.state_shape), self.dtype) for _ in range(2)]
+        return [ops.zeros((batch_size, *self.state_shape), self.compute_dtype) for _ in range(2)]
 
     def get_config(self) -> dict:
         return {**super().get_config(), "rank": self.rank, "filters": self.filters,
@@ -227,20 +224,8 @@ class ConvLSTMCell(Layer):
                 "dilation_rate": self.dilation_rate,
                 "activation": activations.serialize(self.activation),
                 "recurrent_activation": activations.serialize(self.recurrent_activation),
-                "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "unit_forget_bias": self.unit_forget_bias,
-                "kernel_regularizer": _maybe(regularizers.serialize, self.kernel_regularizer),
-                "recurrent_regularizer": _maybe(regularizers.serialize,
-                                                self.recurrent_regularizer),
-                "bias_regularizer": _maybe(regularizers.serialize, self.bias_regularizer),
-                "kernel_constraint": _maybe(constraints.serialize, self.kernel_constraint),
-                "recurrent_constraint": _maybe(constraints.serialize, self.recurrent_constraint),
-                "bias_constraint": _maybe(constraints.serialize, self.bias_constraint),
-                "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
-                "seed": self.seed}
+                "use_bias": self.use_bias, "unit_forget_bias": self.unit_forget_bias,
+                **weights_config(self)}
 
 
 class ConvLSTM(CellRNN):

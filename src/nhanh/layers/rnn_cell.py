@@ -18,6 +18,23 @@ def _maybe(fn, value):
     return None if value is None else fn(value)
 
 
+def weights_config(cell) -> dict:
+    """The config entries every gated cell shares (the LSTM/GRU/SimpleRNN cells, ConvLSTM's):
+    its three weights' initializers, regularizers and constraints, dropouts and seed."""
+    config = {}
+    for weight in ("kernel", "recurrent", "bias"):
+        config[f"{weight}_initializer"] = initializers.serialize(
+            getattr(cell, f"{weight}_initializer"))
+    for weight in ("kernel", "recurrent", "bias"):
+        config[f"{weight}_regularizer"] = _maybe(regularizers.serialize,
+                                                 getattr(cell, f"{weight}_regularizer"))
+    for weight in ("kernel", "recurrent", "bias"):
+        config[f"{weight}_constraint"] = _maybe(constraints.serialize,
+                                                getattr(cell, f"{weight}_constraint"))
+    return {**config, "dropout": cell.dropout, "recurrent_dropout": cell.recurrent_dropout,
+            "seed": cell.seed}
+
+
 class RecurrentCell(Layer):
     """What the built-in cells share: Keras's kernel (input_dim, gates*units), recurrent_kernel
     (units, gates*units) and bias, and dropout masks that stay the same across the steps."""
@@ -136,18 +153,7 @@ class RecurrentCell(Layer):
     def get_config(self) -> dict:
         return {**super().get_config(), "units": self.units,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": _maybe(regularizers.serialize, self.kernel_regularizer),
-                "recurrent_regularizer": _maybe(regularizers.serialize,
-                                                self.recurrent_regularizer),
-                "bias_regularizer": _maybe(regularizers.serialize, self.bias_regularizer),
-                "kernel_constraint": _maybe(constraints.serialize, self.kernel_constraint),
-                "recurrent_constraint": _maybe(constraints.serialize, self.recurrent_constraint),
-                "bias_constraint": _maybe(constraints.serialize, self.bias_constraint),
-                "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
-                "seed": self.seed}
+                **weights_config(self)}
 
 
 def gated_matmul(x, kernel, masks):
