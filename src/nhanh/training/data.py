@@ -185,12 +185,12 @@ class ArrayData:
         return sum(a.nbytes for a in arrays) <= DEVICE_SHARE * free
 
     def host_batches(self, order: np.ndarray, batch_size: int, num_steps: int,
-                     x_only: bool = False):
+                     x_only: bool = False, first: int = 0):
         """Batches cut on the host in `order` and handed to the steps one at a time, for data
         not worth moving to the device whole (see Trainer's _on_device); each batch's copy
-        overlaps the step queued before it."""
+        overlaps the step queued before it. `first`: the batches before it are skipped."""
         return self.batches_of((order[i * batch_size:(i + 1) * batch_size]
-                                for i in range(num_steps)), x_only)
+                                for i in range(first, num_steps)), x_only)
 
     def batches_of(self, rows_iter, x_only: bool = False):
         """Host batches of the given row indices, one per item of `rows_iter`."""

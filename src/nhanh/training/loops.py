@@ -57,22 +57,23 @@ def _index(order: np.ndarray, start: int, stop: int):
     return ops.convert_to_tensor(order[start:stop])
 
 
-def row_batches(order: np.ndarray, batch_size: int, num_steps: int):
+def row_batches(order: np.ndarray, batch_size: int, num_steps: int, first: int = 0):
     """The epoch's batches as row indices (device arrays) into device-resident data."""
-    for i in range(num_steps):
+    for i in range(first, num_steps):
         yield _index(order, i * batch_size, (i + 1) * batch_size)
 
 
 def train_batches(model, steps: Steps, batches, bar: progress.Progbar, cbs,
-                  batch_logs: bool, arrays=None):
+                  batch_logs: bool, arrays=None, first: int = 0):
     """Step by step over an iterator of batches (or, with `arrays`, of row indices into
     them: the rows are then gathered inside the compiled step); with batch_logs, every
-    batch's callbacks see the Variables as they are after that batch. Returns (device logs,
-    steps done)."""
-    logs, done = None, 0
+    batch's callbacks see the Variables as they are after that batch. `first` counts the
+    epoch's steps already done before these batches (a resumed epoch). Returns (device logs,
+    steps done, counting those)."""
+    logs, done = None, first
     state = steps.gather()
     try:
-        for i, batch in enumerate(batches):
+        for i, batch in enumerate(batches, first):
             if batch_logs:
                 cbs.on_train_batch_begin(i)
                 state = steps.gather()  # callbacks may have changed Variables
@@ -93,13 +94,14 @@ def train_batches(model, steps: Steps, batches, bar: progress.Progbar, cbs,
 
 
 def train_epoch(model, steps: Steps, arrays, order: np.ndarray, batch_size: int,
-                num_steps: int, bar: progress.Progbar, cbs, per_batch: bool):
-    """Run one epoch over device-resident arrays; returns (device logs, steps done)."""
+                num_steps: int, bar: progress.Progbar, cbs, per_batch: bool, first: int = 0):
+    """Run one epoch over device-resident arrays, from step `first` (0, or where a resumed
+    epoch stopped); returns (device logs, steps done)."""
     if per_batch:
-        return train_batches(model, steps, row_batches(order, batch_size, num_steps), bar, cbs,
-                             cbs.wants_batch_logs, arrays)
+        return train_batches(model, steps, row_batches(order, batch_size, num_steps, first),
+                             bar, cbs, cbs.wants_batch_logs, arrays, first)
     full = min(num_steps, len(order) // batch_size)
-    logs, done = None, 0
+    logs, done = None, first
     state = steps.gather()
     try:
         loop, order_on_device = steps.loop("train", batch_size), ops.convert_to_tensor(order)
@@ -115,7 +117,7 @@ def train_epoch(model, steps: Steps, arrays, order: np.ndarray, batch_size: int,
                 bar.update(done, lambda: shown)
         if bar.interactive:
             steps.stretch_size = stretch.size  # the next epoch starts from what was learned
-        if num_steps > full:
+        if num_steps > max(full, first):
             batch = take_rows(arrays, _index(order, full * batch_size, len(order)))
             state, logs = steps.train(state, batch)
             done += 1

@@ -257,6 +257,11 @@ class Steps:
         with StatelessScope(zip(self.metrics, metric_values)):  # (seed states after them)
             return [m.result() for m in self.model.metrics]
 
+    def results_now(self) -> list:
+        """The metrics' results from their Variables as they stand (an epoch that resumed
+        after its last step has no step to return them)."""
+        return self._results([v.value for v in self.metrics])
+
     def _train_loop(self, batch_size, state, arrays, order, start, count):
         def body(i, state):
             batch = take_rows(arrays, ops.slice(order, (i * batch_size,), (batch_size,)))

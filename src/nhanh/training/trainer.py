@@ -15,7 +15,7 @@ from nhanh import ops
 from nhanh import optimizers as _optimizers
 from nhanh import random as _random
 from nhanh.callbacks import CallbackList, History, ProgbarLogger
-from nhanh.training import host_prefix, loops, progress
+from nhanh.training import host_prefix, loops, progress, resume
 from nhanh.training.adapters import batch_source, closes_sources
 from nhanh.training.compile_config import CompileConfig
 from nhanh.training.data import ArrayData, BatchSource, is_batch_source
@@ -119,6 +119,11 @@ class Trainer(StepAPI):
             optimizer = _optimizers.LossScaleOptimizer(optimizer, name="loss_scale_optimizer")
         self._compile_config = CompileConfig(loss, loss_weights, metrics, weighted_metrics,
                                              getattr(self, "output_names", None))
+        self._compile_args = {  # what get_compile_config saves (Keras's compile_config)
+            "optimizer": optimizer, "loss": loss, "loss_weights": loss_weights,
+            "metrics": metrics, "weighted_metrics": weighted_metrics,
+            "run_eagerly": run_eagerly, "steps_per_execution": steps_per_execution,
+            "jit_compile": jit_compile}
         self.optimizer = optimizer
         self.loss = loss
         self._steps: Steps | None = None
@@ -286,32 +291,41 @@ class Trainer(StepAPI):
                            steps=num_steps, verbose=verbose, batch_size=batch_size)
         per_batch = cbs.wants_batch_logs or _overrides(self, "train_step") or \
             not self._fuse_steps(batch_size)
-        rng = np.random.default_rng(_random.draw_seed())
+        # The shuffle seed is drawn here and may be replaced, with the epoch and step to start
+        # from, by a callback's on_train_begin (BackupAndRestore resuming a killed run).
+        self._shuffle_seed, self._initial_epoch, self._initial_step = _random.draw_seed(), \
+            None, 0
+        self.stop_training = False
+        self.history = history
+        nan_reported, last_logs = False, {}
+        cbs.on_train_begin()
+        start_epoch, resumed_steps = resume.start(self, initial_epoch)
+        rng = np.random.default_rng(self._shuffle_seed)
         # Fewer steps per epoch than the data has batches: like Keras, each epoch goes on
         # where the last one stopped, through fresh passes (shuffled anew) over the data.
         stream = data.row_stream(shuffle, rng, batch_size) if isinstance(data, ArrayData) \
             and steps_per_epoch is not None and num_steps < data.num_batches(batch_size) \
             else None
-        self.stop_training = False
-        self.history = history
-        nan_reported, last_logs = False, {}
-        cbs.on_train_begin()
+        resume.skip_epochs(data, stream, rng, shuffle, batch_size, num_steps,
+                           start_epoch - initial_epoch)
         arrays = data.on_device() if _on_device(data, per_batch) else None
-        for epoch in range(initial_epoch, epochs):
+        for epoch in range(start_epoch, epochs):
+            first = resumed_steps if epoch == start_epoch else 0  # done before a resume
             self._reset_metrics()
             cbs.on_epoch_begin(epoch)  # the ProgbarLogger prints "Epoch i/n", makes the bar
             bar = logger.progbar if logger is not None else progress.Progbar(num_steps, 0)
             if stream is not None:
-                rows = itertools.islice(stream, num_steps)
+                rows = itertools.islice(stream, first, num_steps)
                 batches = data.batches_of(rows) if arrays is None else \
                     (ops.convert_to_tensor(r) for r in rows)
                 logs, done = loops.train_batches(self, steps, batches, bar, cbs,
-                                                 cbs.wants_batch_logs, arrays)
+                                                 cbs.wants_batch_logs, arrays, first)
             elif arrays is None:
-                batches = data.batches(num_steps) if isinstance(data, BatchSource) else \
-                    data.host_batches(data.order(shuffle, rng, batch_size), batch_size, num_steps)
+                batches = resume.skip_batches(data.batches(num_steps), first) \
+                    if isinstance(data, BatchSource) else data.host_batches(
+                        data.order(shuffle, rng, batch_size), batch_size, num_steps, first=first)
                 logs, done = loops.train_batches(self, steps, batches, bar, cbs,
-                                                 cbs.wants_batch_logs)
+                                                 cbs.wants_batch_logs, first=first)
                 batches.close()  # ends a PyDataset's epoch (on_epoch_end) even when cut short
                 if not done:
                     warnings.warn("The data source ran out of batches; training stops. Give "
@@ -321,7 +335,9 @@ class Trainer(StepAPI):
             else:
                 logs, done = loops.train_epoch(self, steps, arrays,
                                                data.order(shuffle, rng, batch_size), batch_size,
-                                               num_steps, bar, cbs, per_batch)
+                                               num_steps, bar, cbs, per_batch, first)
+            if logs is None and done:  # resumed after the epoch's last step: its metrics' state
+                logs = steps.results_now()
             epoch_logs = to_floats(steps.log_names, logs) if done else {}
             if not nan_reported and not math.isfinite(epoch_logs.get("loss", 0.0)):
                 nan_reported = True
