@@ -573,9 +573,8 @@ TRAIN_IDS = np.array([[1, 2, 3, 0, 0], [4, 5, 6, 2, 1], [0, 0, 3, 4, 5], [6, 1, 
                      "int32")
 TRAIN_Y = np.linspace(-1, 1, len(TRAIN_IDS), dtype="float32")[:, None]
 RECURRENT_CASES = {  # few models, each several layers: Keras's side costs a compilation each
-    "simple_rnn": lambda L: [L.layers.SimpleRNN(3)],
-    "lstm": lambda L: [L.layers.LSTM(3)],
-    "gru": lambda L: [L.layers.GRU(3)],
+    # Side by side on the same (masked) sequences, each returning only its last output.
+    "last_outputs": lambda L: [[L.layers.SimpleRNN(3)], [L.layers.LSTM(3)], [L.layers.GRU(3)]],
     "backwards_sequences": lambda L: [
         L.layers.LSTM(3, return_sequences=True, go_backwards=True),
         L.layers.GRU(2, return_sequences=True), L.layers.SimpleRNN(2, go_backwards=True)],
@@ -589,9 +588,21 @@ RECURRENT_CASES = {  # few models, each several layers: Keras's side costs a com
 
 
 def _recurrent_model(L, case: str, masked: bool):
-    model = L.Sequential([L.Input((TRAIN_IDS.shape[1],), dtype="int32"),
-                          L.layers.Embedding(7, 3, mask_zero=masked),
-                          *RECURRENT_CASES[case](L), L.layers.Dense(1)])
+    layers = RECURRENT_CASES[case](L)
+    if isinstance(layers[0], list):  # parallel branches, concatenated (a functional model)
+        inputs = L.Input((TRAIN_IDS.shape[1],), dtype="int32")
+        embedded = L.layers.Embedding(7, 3, mask_zero=masked)(inputs)
+        branches = []
+        for branch in layers:
+            h = embedded
+            for layer in branch:
+                h = layer(h)
+            branches.append(h)
+        model = L.Model(inputs, L.layers.Dense(1)(L.layers.Concatenate()(branches)))
+    else:
+        model = L.Sequential([L.Input((TRAIN_IDS.shape[1],), dtype="int32"),
+                              L.layers.Embedding(7, 3, mask_zero=masked), *layers,
+                              L.layers.Dense(1)])
     rng = np.random.default_rng(11)
     model.set_weights([rng.normal(scale=0.5, size=w.shape).astype("float32")
                        for w in model.get_weights()])

@@ -13,6 +13,7 @@ import pytest
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 keras = pytest.importorskip("keras")
+import jax  # noqa: E402  (Keras's side runs on JAX: its reference steps are compiled once)
 
 import nhanh  # noqa: E402
 from nhanh import ops, optimizers  # noqa: E402
@@ -37,6 +38,10 @@ def _key(kwargs: dict) -> tuple:
     return tuple(sorted((k, repr(v)) for k, v in kwargs.items()))
 
 
+_KERAS_COND_ARGS = {"gradient_accumulation_steps", "ema_overwrite_frequency", "clipnorm",
+                    "loss_scale_factor"}
+
+
 @functools.lru_cache(maxsize=None)
 def _keras_history(name: str, key: tuple, exclude: tuple, seed: int):
     kwargs = {k: eval(v) for k, v in key}  # the reprs of plain numbers, bools and None
@@ -45,13 +50,23 @@ def _keras_history(name: str, key: tuple, exclude: tuple, seed: int):
     ws = [keras.Variable(w, name=n.split("/")[1]) for w, n in zip(w0, NAMES)]
     if exclude:
         opt.exclude_from_weight_decay(var_names=list(exclude))
-    history = []
+    opt.build(ws)
+    history, values, slots = [], [w.value for w in ws], [v.value for v in opt.variables]
+    # Eager Keras on JAX recompiles every ops.cond (gradient accumulation, EMA overwrite,
+    # clipping) at every step; those run as Keras's own stateless step, compiled once.
+    step_fn = jax.jit(opt.stateless_apply) if set(kwargs) & _KERAS_COND_ARGS else None
     for step in grads:
-        opt.apply([keras.ops.convert_to_tensor(g) for g in step], ws)
-        history.append([np.asarray(w.value) for w in ws])
+        step = [keras.ops.convert_to_tensor(g) for g in step]
+        if step_fn is None:
+            opt.apply(step, ws)
+            values, slots = [w.value for w in ws], [v.value for v in opt.variables]
+        else:
+            values, slots = step_fn(slots, step, values)
+        history.append([np.asarray(w) for w in values])
     averages = None
     if kwargs.get("use_ema"):
-        averages = [np.asarray(a.value) for a in opt._model_variables_moving_average]
+        where = {id(v): i for i, v in enumerate(opt.variables)}
+        averages = [np.asarray(slots[where[id(a)]]) for a in opt._model_variables_moving_average]
     return history, averages, [tuple(v.shape) for v in opt.variables]
 
 
@@ -336,8 +351,13 @@ SCHEDULE_STEPS = list(range(0, 40))
 @functools.lru_cache(maxsize=None)
 def _keras_schedule_values(index: int) -> list[float]:
     name, kwargs = SCHEDULES[index]
-    schedule = getattr(keras.optimizers.schedules, name)(**kwargs)
-    return [float(schedule(s)) for s in SCHEDULE_STEPS]
+    return _keras_schedule(getattr(keras.optimizers.schedules, name)(**kwargs), SCHEDULE_STEPS)
+
+
+def _keras_schedule(schedule, steps) -> list[float]:
+    """Keras's schedule at each step, compiled once: eager, its ops.cond recompiles per call."""
+    compiled = jax.jit(schedule)
+    return [float(compiled(np.int32(s))) for s in steps]
 
 
 @pytest.mark.parametrize("index", range(len(SCHEDULES)),
@@ -362,9 +382,10 @@ def test_schedule_drives_the_optimizer_inside_a_training_step():
     w0, grads = problem()
     got, _ = run_in_training_step(optimizers.SGD(schedule), w0, grads)
     w = w0[0].astype(np.float64)
+    rates = _keras_schedule(keras.optimizers.schedules.CosineDecay(
+        0.0, 4, warmup_target=0.4, warmup_steps=2), range(len(grads)))
     for t, step in enumerate(grads):
-        w = w - float(keras.optimizers.schedules.CosineDecay(
-            0.0, 4, warmup_target=0.4, warmup_steps=2)(t)) * step[0]
+        w = w - rates[t] * step[0]
         np.testing.assert_allclose(got[t][0], w, rtol=1e-5, atol=1e-6)
 
 
