@@ -23,7 +23,8 @@ TOOLKIT = ["keras", "keras.backend", "keras.callbacks", "keras.config", "keras.l
            "keras.datasets.california_housing", "keras.datasets.cifar10",
            "keras.datasets.cifar100", "keras.datasets.fashion_mnist", "keras.datasets.imdb",
            "keras.datasets.mnist", "keras.datasets.reuters", "keras.preprocessing",
-           "keras.preprocessing.image", "keras.preprocessing.sequence"]
+           "keras.preprocessing.image", "keras.preprocessing.sequence", "keras.models",
+           "keras.saving", "keras.export"]
 # What goes inside a model: layers, ops, activations, initializers, dtype policies, mixed
 # precision, and the image layers' bounding-box and drawing helpers.
 LAYERS_AND_OPS = ["keras.layers", "keras.ops", "keras.ops.numpy", "keras.ops.nn",
@@ -32,28 +33,20 @@ LAYERS_AND_OPS = ["keras.layers", "keras.ops", "keras.ops.numpy", "keras.ops.nn"
                   "keras.utils.bounding_boxes", "keras.visualization"]
 MODULES = TOOLKIT + LAYERS_AND_OPS
 
-_SAVING = "reads or writes model files: the saving work (keras.saving, .keras files) owns it"
+_LEGACY = "Keras 2's legacy formats and serialization; nhanh reads and writes Keras 3's"
 _QUANTIZATION = "quantization is outside the current issues"
 
 LEFT_OUT = {
     "keras.applications": "pretrained architectures need downloadable weights; not planned yet",
     "keras.distillation": "knowledge distillation (Keras 3.12+) is outside the current issues",
     "keras.distribution": "the distribution work owns it",
-    "keras.saving": _SAVING,
-    "keras.export": _SAVING,
-    "keras.legacy": _SAVING + " (Keras 2's legacy saving)",
-    "keras.callbacks.ModelCheckpoint": _SAVING,
-    "keras.callbacks.BackupAndRestore": _SAVING,
-    "keras.callbacks.OrbaxCheckpoint": _SAVING + " (Orbax checkpoints)",
-    "keras.utils.CustomObjectScope": _SAVING,
-    "keras.utils.custom_object_scope": _SAVING,
-    "keras.utils.get_custom_objects": _SAVING,
-    "keras.utils.get_registered_name": _SAVING,
-    "keras.utils.get_registered_object": _SAVING,
-    "keras.utils.register_keras_serializable": _SAVING,
-    "keras.utils.serialize_keras_object": _SAVING,
-    "keras.utils.deserialize_keras_object": _SAVING,
-    "keras.utils.legacy": _SAVING + " (Keras 2's serialization)",
+    "keras.export.ExportArchive": "builds TensorFlow SavedModels (TF only); nhanh exports with "
+                                  "model.export to ONNX, jax.export and torch.export",
+    "keras.legacy": _LEGACY,
+    "keras.utils.legacy": _LEGACY,
+    "keras.callbacks.OrbaxCheckpoint": "Orbax checkpoints: nhanh's checkpoints are Keras's "
+                                       ".keras / .weights.h5 files",
+    "keras.saving.KerasFileEditor": "an interactive editor of .keras files; not planned yet",
     "keras.quantizers": _QUANTIZATION,
     "keras.Quantizer": _QUANTIZATION,
     "keras.dtype_policies.AWQDTypePolicy": _QUANTIZATION,

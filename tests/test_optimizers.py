@@ -587,8 +587,9 @@ def test_config_round_trip(cls, kwargs):
     config = opt.get_config()
     for key, value in kwargs.items():
         if key == "learning_rate" and isinstance(value, schedules.LearningRateSchedule):
-            assert config[key] == {"class_name": "ExponentialDecay",
-                                   "config": value.get_config()}
+            assert config[key] == {"module": "keras.optimizers.schedules",
+                                   "class_name": "ExponentialDecay",
+                                   "config": value.get_config(), "registered_name": None}
         else:
             assert config[key] == pytest.approx(value), key
     again = cls.from_config(config)

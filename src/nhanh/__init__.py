@@ -14,6 +14,7 @@ from nhanh import (
     optimizers,
     random,
     regularizers,
+    saving,
     utils,
 )
 from nhanh import dtype_policies, mixed_precision, tree, visualization
@@ -46,7 +47,7 @@ __all__ = ["DTypePolicy", "FloatDTypePolicy", "Function", "Initializer", "Input"
            "Sequential", "StatelessScope", "SymbolicScope", "Variable", "activations",
            "as_keras", "callbacks", "config", "constraints", "device", "dtype_policies", "initializers", "layers",
            "losses", "metrics", "mixed_precision", "models", "name_scope", "ops", "optimizers", "random",
-           "regularizers", "remat", "tree", "utils", "version", "visualization"]
+           "regularizers", "remat", "saving", "tree", "utils", "version", "visualization"]
 
 
 from nhanh import keras_names as _keras_names  # noqa: E402

@@ -8,8 +8,8 @@ nhanh module with a Keras counterpart (nhanh.layers <-> keras.layers, ...) ends 
 
 and Python calls that only for a name the module does not have. Then:
 
-- a Keras name gives "`ModelCheckpoint` is part of Keras 3's API
-  (keras.callbacks.ModelCheckpoint) but not of nhanh yet.";
+- a Keras name gives "`OrbaxCheckpoint` is part of Keras 3's API
+  (keras.callbacks.OrbaxCheckpoint) but not of nhanh yet.";
 - a submodule not imported yet (a package's own file) is imported and returned;
 - any other name gives Python's usual AttributeError, with a "Did you mean" among the module's
   public names only (Python's own suggestion may point at a private helper).

@@ -81,14 +81,27 @@ def lookup(kind: str, identifier: str, table: dict[str, Any], *,
 
 
 def serialize(obj: Any) -> dict:
-    """{'class_name', 'config'} for an object with get_config()."""
-    return {"class_name": type(obj).__name__, "config": obj.get_config()}
+    """Keras 3's {'module', 'class_name', 'config', 'registered_name'} for an object with
+    get_config() (nhanh.saving.serialization_lib writes it)."""
+    from nhanh.saving.serialization_lib import serialize_keras_object
+
+    return serialize_keras_object(obj)
+
+
+def user_object(config: dict) -> Any:
+    """The user's class a config names (custom objects in scope, or registered), else None."""
+    from nhanh.saving import serialization_lib
+
+    return serialization_lib.user_object(config)
 
 
 def deserialize(kind: str, config: dict, classes: dict[str, Callable]) -> Any:
-    cls = lookup(kind, config["class_name"], {k.lower(): v for k, v in classes.items()},
-                 class_names=True)
-    return cls.from_config(config.get("config", {}))
+    """An object of one family from its config: the user's class by that name, else one of
+    `classes` (nothing else: a config cannot name arbitrary code)."""
+    cls = user_object(config) or lookup(kind, config["class_name"],
+                                        {k.lower(): v for k, v in classes.items()},
+                                        class_names=True)
+    return cls.from_config(config.get("config") or {})
 
 
 class Family:
@@ -113,7 +126,7 @@ class Family:
         if isinstance(config, str):
             config = {"class_name": config, "config": {}}
         name = config["class_name"]
-        cls = (custom_objects or {}).get(name) or self.cls(name)
+        cls = (custom_objects or {}).get(name) or user_object(config) or self.cls(name)
         return cls.from_config(config.get("config") or {})
 
     def get(self, identifier: Any) -> Any:

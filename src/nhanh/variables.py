@@ -38,6 +38,7 @@ class _ThreadScopes(threading.local):
     def __init__(self):
         self.stack: list[StatelessScope] = []
         self.autocast: str | None = None  # the dtype floating Variables read as (mixed policy)
+        self.budget: list = []  # [bytes left, what] while a file's model is built (saving)
 
 
 _thread = _ThreadScopes()
@@ -116,6 +117,35 @@ def autocast_dtype() -> str | None:
     return _thread.autocast
 
 
+class AllocationBudget:
+    """Inside it, Variables may take at most `limit` bytes in all: a model built from a file's
+    config is refused before it allocates more than the file could fill (a config cannot
+    make the loader allocate without bound)."""
+
+    def __init__(self, limit: int, what: str):
+        self.limit, self.what = int(limit), what
+
+    def __enter__(self):
+        _thread.budget.append([self.limit, self.what])
+        return self
+
+    def __exit__(self, *exc):
+        _thread.budget.pop()
+
+
+def _charge(shape: tuple, dtype, name: str) -> None:
+    size = 1
+    for d in shape:
+        size *= int(d)
+    size *= np.dtype("float32" if dtype in (None, "bfloat16") else dtype).itemsize
+    entry = _thread.budget[-1]
+    entry[0] -= size
+    if entry[0] < 0:
+        raise ValueError(f"{entry[1]}: its config makes variables larger than its weights "
+                         f"could fill (variable {name!r} of shape {shape} went past the "
+                         "limit); refusing to build it.")
+
+
 def in_stateless_scope() -> bool:
     """Whether this thread is inside a StatelessScope."""
     return bool(_thread.stack)
@@ -164,6 +194,8 @@ class Variable:
                 "Weights made in call() -- including layers constructed there -- are not part "
                 "of the trained state: create layers in __init__ and weights in build(), and "
                 "build the model (call it once, or give it an input shape) before training.")
+        if _thread.budget and shape is not None:
+            _charge(tuple(shape), dtype, name)
         self._backend = _backend.get()
         self.name = name
         from nhanh.scopes import scoped_path  # Keras's path: open name_scopes + name

@@ -38,7 +38,11 @@ def serialize(activation: Callable) -> str | dict:
     if name is None:
         raise ValueError(f"Cannot serialize activation {activation!r}: it has no name. "
                          "Pass a function or an object with get_config().")
-    return name
+    if name == "<lambda>":  # its bytecode, as Keras writes it (loads only unsafely)
+        return registry.serialize(activation)
+    from nhanh.saving.object_registration import get_registered_name
+
+    return get_registered_name(activation)
 
 
 def deserialize(name: str | dict, custom_objects: dict | None = None) -> Callable:
@@ -52,9 +56,22 @@ def deserialize(name: str | dict, custom_objects: dict | None = None) -> Callabl
         The activation function.
     """
     if isinstance(name, dict):
+        if name.get("class_name", "").startswith("__"):  # a lambda's bytecode, ...: the
+            from nhanh.saving import serialization_lib  # loader's rules (safe mode) decide
+
+            return serialization_lib.deserialize_keras_object(name)
+        found = registry.user_object(name)
+        if found is not None:
+            return found
         name = name["config"] if name.get("class_name") == "function" else name["class_name"]
     if custom_objects and name in custom_objects:
         return custom_objects[name]
+    if isinstance(name, str):  # yours: registered ("package>fn") or in a custom-object scope
+        from nhanh.saving.object_registration import get_registered_object
+
+        found = get_registered_object(name)
+        if found is not None:
+            return found
     return registry.lookup("activation", name, _BY_NAME)
 
 

@@ -121,7 +121,8 @@ class DTypePolicyMap(DTypePolicy, MutableMapping):
         from nhanh import dtype_policies
 
         config = dict(config)
-        config["policy_map"] = {k: dtype_policies.deserialize(v)
+        # Keras writes a policy as its dict or, for a plain one, as its name.
+        config["policy_map"] = {k: dtype_policies.deserialize(v) if isinstance(v, dict) else v
                                 for k, v in (config.get("policy_map") or {}).items()}
         return cls(**config)
 

@@ -23,6 +23,8 @@ class Dense(Layer):
         activity_regularizer: Regularizer of the layer's output.
         kernel_constraint: Constraint applied to the kernel after each update.
         bias_constraint: Constraint applied to the bias after each update.
+        quantization_config: Keras's quantization settings; only `None` is accepted (Keras's
+            configs carry it as null).
         **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, `input_shape`, ...).
     """
 
@@ -31,8 +33,13 @@ class Dense(Layer):
     def __init__(self, units: int, activation=None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, **kwargs):
+                 kernel_constraint=None, bias_constraint=None, quantization_config=None,
+                 **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if quantization_config is not None:  # Keras 3.15 writes it (null) in every config
+            raise NotImplementedError(f"{type(self).__name__}: `quantization_config` is not "
+                                      "implemented in nhanh; leave it None (got "
+                                      f"quantization_config={quantization_config!r}).")
         if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
             raise ValueError(f"Dense units must be a positive integer, got {units!r}.")
         self.units = units

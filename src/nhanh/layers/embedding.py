@@ -28,15 +28,21 @@ class Embedding(Layer):
             later layers (e.g. recurrent ones) skip those steps.
         weights: Initial embedding matrix (or a one-element list holding it), e.g. pretrained
             vectors; builds the layer at once.
+        quantization_config: Keras's quantization settings; only `None` is accepted (Keras's
+            configs carry it as null).
         **kwargs: Base-layer keywords (`name`, `dtype`, `trainable`, ...); Keras 2's `input_length`
             is accepted and ignored (any sequence length works).
     """
 
     def __init__(self, input_dim: int, output_dim: int, embeddings_initializer="uniform",
                  embeddings_regularizer=None, embeddings_constraint=None,
-                 mask_zero: bool = False, weights=None, **kwargs):
+                 mask_zero: bool = False, weights=None, quantization_config=None, **kwargs):
         kwargs.pop("input_length", None)  # Keras 2's argument; the sequence length is free
         super().__init__(**kwargs)
+        if quantization_config is not None:  # Keras 3.15 writes it (null) in every config
+            raise NotImplementedError(f"{type(self).__name__}: `quantization_config` is not "
+                                      "implemented in nhanh; leave it None (got "
+                                      f"quantization_config={quantization_config!r}).")
         for arg, value in (("input_dim", input_dim), ("output_dim", output_dim)):
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"Embedding `{arg}` must be a positive integer, got {value!r}.")

@@ -9,7 +9,9 @@ nhanh needs flax only where a user brings a Module.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
+import json
 
 from nhanh.layers.jax_layer import JaxLayer, _engine_module
 
@@ -68,9 +70,54 @@ class FlaxLayer(JaxLayer):
         return None if key is None else {"dropout": key}
 
     def get_config(self) -> dict:
-        """The module object itself (flax Modules have no nhanh serialization yet) and the
-        method's name when it is one of the module's methods."""
+        """Keras's keys: the Module as a class reference and its non-default dataclass fields
+        (JSON), the method by name when it is one of the Module's own; call_fn and init_fn
+        are made from the Module, so they are not written."""
         method = self.method
         if getattr(method, "__self__", None) is self.module:
             method = method.__name__
-        return {**super().get_config(), "module": self.module, "method": method}
+        return {**super(JaxLayer, self).get_config(), "module": _module_config(self.module),
+                "method": method}
+
+    @classmethod
+    def from_config(cls, config_: dict, custom_objects: dict | None = None) -> "FlaxLayer":
+        """The Module's class comes from `custom_objects` only: a config never makes nhanh
+        import the module it names."""
+        config_ = dict(config_)
+        spec = config_.get("module")
+        if isinstance(spec, dict):
+            name = spec.get("registered_name") or spec.get("class_name")
+            module_cls = (custom_objects or {}).get(name) or (custom_objects or {}).get(
+                spec.get("class_name"))
+            if module_cls is None:
+                raise ValueError(
+                    f"FlaxLayer {config_.get('name')!r}: its flax Module class {name!r} "
+                    f"(from {spec.get('module')!r}) is not imported from a config, since "
+                    "importing what a file names can run arbitrary code. Pass it: "
+                    f"FlaxLayer.from_config(config, custom_objects={{{name!r}: {name}}}).")
+            config_["module"] = module_cls(**(spec.get("config") or {}))
+        return cls(**config_)
+
+
+def _module_config(module) -> dict:
+    """`{"module", "class_name", "config", "registered_name"}` for a flax Module: its
+    dataclass fields that differ from their defaults, each of which must be JSON."""
+    fields = {}
+    for field in dataclasses.fields(module):
+        if field.name == "parent":
+            continue
+        value = getattr(module, field.name)
+        if field.default is not dataclasses.MISSING and (value is field.default or (
+                type(value) is type(field.default) and value == field.default)):
+            continue
+        try:
+            json.dumps(value)
+        except TypeError:
+            raise ValueError(
+                f"FlaxLayer: the Module field {type(module).__name__}.{field.name}="
+                f"{value!r} cannot be written in a JSON config. Leave it at its default, or "
+                "give the Module a plain value (a number, string or list) there.") from None
+        fields[field.name] = value
+    cls = type(module)
+    return {"module": cls.__module__, "class_name": cls.__name__, "config": fields,
+            "registered_name": cls.__name__}

@@ -55,6 +55,10 @@ class GroupedQueryAttention(ProjectedAttention):
     """
 
     _call_spelling = "gqa"
+    _saved_prefix = "_"  # Keras's file: `_query_dense`, ... (see ProjectedAttention)
+    # Keras's configs name it by its export (GroupQueryAttention); its weights-file path by
+    # this class name (`grouped_query_attention`), as Keras's own class is called.
+    _keras_name = "GroupQueryAttention"
 
     supports_masking = True
 

@@ -358,9 +358,24 @@ class IndexLookup(HostLayer):
                 "sparse": self.sparse, "pad_to_max_tokens": self.pad_to_max_tokens,
                 "vocabulary_dtype": self.vocabulary_dtype,
                 "idf_weights": _listed(self.input_idf_weights),
-                "vocabulary": _listed(self.input_vocabulary),
+                "vocabulary": self._vocabulary_for_config(),
                 "vocabulary_size": self._frozen_vocab_size, "oov_method": self.oov_method,
                 "salt": self.salt}
+
+    def _vocabulary_for_config(self):
+        """The vocabulary as given, except that a file the user named is stored as its
+        tokens (with the special tokens when the given IDF weights count them): loading a
+        config never reads paths."""
+        if not isinstance(self.input_vocabulary, (str, os.PathLike)):
+            return _listed(self.input_vocabulary)
+        weights = self.input_idf_weights
+        special = weights is not None and len(weights) == self.vocabulary_size()
+        return self.get_vocabulary(include_special_tokens=special)
+
+    @classmethod
+    def from_config(cls, config_: dict) -> "IndexLookup":
+        refuse_vocabulary_path(cls.__name__, config_)
+        return cls(**config_)
 
     def save_own_variables(self, store) -> None:
         if self.output_mode == "tf_idf" and self.idf_weights is not None:
@@ -387,6 +402,23 @@ class IndexLookup(HostLayer):
             self.set_vocabulary(path, weights)
         finally:
             self._has_input_vocabulary = was
+
+
+def refuse_vocabulary_path(cls_name: str, config_: dict) -> None:
+    """Refuse a config whose vocabulary is a file path, in safe mode: a file being loaded
+    must not make nhanh read another file (Keras's CVE-2025-12058). A layer you construct
+    yourself may still read your vocabulary file; a loaded one gets its tokens from the
+    config or from the archive."""
+    from nhanh.saving import serialization_lib
+
+    path = config_.get("vocabulary")
+    if isinstance(path, (str, os.PathLike)) and serialization_lib.in_safe_mode():
+        raise serialization_lib.UnsafeObjectError(
+            f"{cls_name} {config_.get('name')!r}: the config names the vocabulary file "
+            f"{os.fspath(path)!r}; loading a config never reads files outside the model file "
+            "(a crafted file could make it read any file you can). If you trust the file, "
+            "load it with safe_mode=False; else set the vocabulary yourself with "
+            "layer.set_vocabulary(...).")
 
 
 def _listed(value):

@@ -22,12 +22,21 @@ class InputLayer(Layer):
         batch_shape: Keras 3's full shape with the batch axis first, instead of `shape` and
             `batch_size` (giving it with `shape` raises).
         batch_input_shape: Keras 2's spelling of `batch_shape`.
+        sparse: Keras's flag for sparse inputs; only False (dense) is supported, so that
+            Keras's configs load.
+        ragged: Keras's flag for ragged inputs; only False is supported.
+        optional: Keras's flag for inputs that may be None; only False is supported.
         **kwargs: Other base-layer keywords (`trainable`, ...).
     """
 
     def __init__(self, shape: Sequence[int | None] | None = None, batch_size: int | None = None,
                  dtype: str | None = None, name: str | None = None, *, batch_shape=None,
-                 input_shape=None, batch_input_shape=None, **kwargs):
+                 input_shape=None, batch_input_shape=None, sparse: bool = False,
+                 ragged: bool = False, optional: bool = False, **kwargs):
+        for flag, value in (("sparse", sparse), ("ragged", ragged), ("optional", optional)):
+            if value:
+                raise ValueError(f"Input: {flag}=True is not supported by nhanh (dense "
+                                 "tensors only, every input given).")
         if shape is None and input_shape is not None:
             shape = input_shape
         if batch_shape is not None:
@@ -58,9 +67,13 @@ class InputLayer(Layer):
     def compute_output_shape(self, input_shape):
         return input_shape
 
+    def get_build_config(self) -> None:
+        """None: an input is built by being made (Keras writes no build_config for it)."""
+        return None
+
     def get_config(self) -> dict:
-        return {"batch_input_shape": self._batch_input_shape, "dtype": self.dtype,
-                "name": self.name}
+        return {"batch_shape": list(self._batch_input_shape), "dtype": self.dtype,
+                "sparse": False, "ragged": False, "name": self.name, "optional": False}
 
 
 def Input(shape: Sequence[int | None] | None = None, batch_size: int | None = None,

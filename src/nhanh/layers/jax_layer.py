@@ -139,6 +139,29 @@ class JaxLayer(Layer):
         self._engine.tree_map(_assign, new_state, self.state)
         return outputs
 
+    def get_config(self) -> dict:
+        """Keras's keys: `call_fn` and `init_fn` by reference (module and name), as Lambda
+        stores its function; params and state travel as weights, not in the config."""
+        from nhanh.layers.utility import _function_config
+
+        functions = {key: None if fn is None else _function_config(self.name, fn)
+                     for key, fn in (("call_fn", self.call_fn), ("init_fn", self.init_fn))}
+        return {**super().get_config(), **functions}
+
+    @classmethod
+    def from_config(cls, config_: dict, custom_objects: dict | None = None) -> "JaxLayer":
+        """The functions come back from `custom_objects` (or nhanh itself), never by importing
+        the module a config names."""
+        from nhanh.layers.utility import _resolve_function
+
+        config_ = dict(config_)
+        config_.pop("native_serialization_platforms", None)  # Keras's jax2tf export setting
+        for key in ("call_fn", "init_fn"):
+            if isinstance(config_.get(key), dict):
+                config_[key] = _resolve_function(config_.get("name"), key, config_[key],
+                                                 custom_objects or {})
+        return cls(**config_)
+
 
 def _value(leaf):
     return leaf.value if isinstance(leaf, Variable) else leaf

@@ -37,6 +37,24 @@ class InputSpec:
                  axes: dict[int, int] | None = None):
         self.ndim, self.min_ndim, self.axes = ndim, min_ndim, dict(axes or {})
 
+    def get_config(self) -> dict:
+        return {"ndim": self.ndim, "min_ndim": self.min_ndim, "axes": dict(self.axes)}
+
+    @classmethod
+    def from_config(cls, config_: dict) -> "InputSpec":
+        """Also Keras's config; JSON turns the axes' int keys into strings, undone here. Keras
+        keys nhanh's spec does not check (dtype, shape, max_ndim, optional) are refused unless
+        left at their defaults."""
+        config_ = dict(config_)
+        unsupported = {k: config_.pop(k) for k in ("dtype", "shape", "max_ndim", "optional")
+                       if k in config_}
+        set_ = {k: v for k, v in unsupported.items() if v not in (None, False)}
+        if set_:
+            raise ValueError(f"InputSpec.from_config: nhanh's InputSpec checks ndim, min_ndim "
+                             f"and axes only; this config also sets {set_}. Remove those keys.")
+        axes = {int(k): v for k, v in (config_.pop("axes", None) or {}).items()}
+        return cls(axes=axes, **config_)
+
     def check(self, layer: "Layer", shape: tuple) -> None:
         rank = len(shape)
         expected = None
@@ -503,8 +521,62 @@ class Layer(_dtypes.LayerDTypes):
     def from_config(cls, config_: dict) -> "Layer":
         return cls(**config_)
 
+    def get_build_config(self) -> dict | None:
+        """What build() was given, so a loaded layer is built the same before its weights are
+        read (Keras's `build_config`); None when not built."""
+        if not self.built or self._build_input_shape is None or _builds_from_several(self):
+            return None  # (a layer built from several shapes is rebuilt by its model's call)
+        return {"input_shape": _listed(self._build_input_shape)}
+
+    def build_from_config(self, config_: dict) -> None:
+        """Build from `get_build_config()`'s dict (Keras's too: `input_shape` or
+        `shapes_dict`)."""
+        if self.built:
+            return
+        if config_.get("input_shape") is not None:
+            self._maybe_build(_tupled(config_["input_shape"]))
+        elif config_.get("shapes_dict"):  # build(query_shape=..., value_shape=...)
+            shapes = {k: _tupled(v) for k, v in config_["shapes_dict"].items()}
+            names = list(inspect.signature(type(self).build).parameters)[1:]
+            if set(shapes) <= set(names):  # positionally: build()'s wrapper takes the first so
+                last = max(names.index(k) for k in shapes)
+                self.build(*(shapes.get(n) for n in names[:last + 1]))
+            else:
+                self.build(**shapes)
+            self.built = True
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _listed(shape):
+    """A shape (or nested shapes) as JSON lists."""
+    if isinstance(shape, (list, tuple)):
+        return [_listed(s) for s in shape]
+    if isinstance(shape, dict):
+        return {k: _listed(v) for k, v in shape.items()}
+    return shape
+
+
+def _builds_from_several(layer) -> bool:
+    """Whether build() takes more than the one input shape (MultiHeadAttention's query and
+    value shapes): nhanh records only the first."""
+    try:
+        params = list(inspect.signature(type(layer).build).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return False
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params) > 1
+
+
+def _tupled(shape):
+    """JSON lists back to a shape tuple (or a list / dict of them)."""
+    if isinstance(shape, (list, tuple)) and symbolic.is_shape(tuple(shape)):
+        return tuple(shape)
+    if isinstance(shape, (list, tuple)):
+        return [_tupled(s) for s in shape]
+    if isinstance(shape, dict):
+        return {k: _tupled(v) for k, v in shape.items()}
+    return shape
 
 
 def _shape_of(inputs):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from nhanh.layers.layer import Layer, _accepts
+from nhanh.layers.serialization import serialize
 
 
 class Pipeline(Layer):
@@ -80,8 +81,7 @@ class Pipeline(Layer):
 
     def get_config(self) -> dict:
         return {"name": self.name,
-                "layers": [{"class_name": type(la).__name__, "config": la.get_config()}
-                           for la in self._pipeline_layers]}
+                "layers": [serialize(la) for la in self._pipeline_layers]}
 
     @classmethod
     def from_config(cls, config: dict) -> "Pipeline":

@@ -17,6 +17,28 @@ class ProjectedAttention(Layer):
     """
 
     _call_spelling = "attention"  # how the error for a missing `value` spells the call
+    #: How Keras's weights file spells the projections' sub-layers: MultiHeadAttention's are
+    #: public (`query_dense`), GroupQueryAttention's private (`_query_dense`); both gates are
+    #: private.
+    _saved_prefix = ""
+
+    # --- Keras's file layout ------------------------------------------------------------------
+    def saving_children(self):
+        """Each projection as the EinsumDense sub-layer Keras saves it in (its kernel, then its
+        bias), so `.keras` and `.weights.h5` files are Keras's."""
+        from nhanh.layers.saved_sublayer import SavedSublayer
+
+        for part, name in (("query", "query"), ("key", "key"), ("value", "value"),
+                           ("output", "attention_output"), ("gate", "gate")):
+            kernel = getattr(self, f"{part}_kernel", None)
+            if kernel is None:
+                continue
+            prefix = "_" if part == "gate" else self._saved_prefix
+            yield f"{prefix}{part}_dense", SavedSublayer(
+                name, [kernel, getattr(self, f"{part}_bias", None)])
+
+    def saving_variables(self) -> list:
+        return []  # all of them live in the projections' sub-layers (saving_children)
 
     def _dense(self, name: str, kernel_shape: tuple, bias_dims: int = 2):
         """A projection's kernel and (with `use_bias`) its bias over the last `bias_dims` axes."""

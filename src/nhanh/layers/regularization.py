@@ -62,7 +62,10 @@ class _SpatialDropout(Dropout):
         self.input_spec = InputSpec(ndim=self._rank)
 
     def get_config(self) -> dict:
-        config_ = {**Layer.get_config(self), "rate": self.rate, "seed": self.seed}
+        # Keras's spatial dropouts take no `trainable` (their constructors have no **kwargs),
+        # so writing it would make Keras refuse the file; the layer has no weights to freeze.
+        config_ = {k: v for k, v in Layer.get_config(self).items() if k != "trainable"}
+        config_.update(rate=self.rate, seed=self.seed)
         if self._rank > 3:
             config_["data_format"] = self.data_format
         return config_

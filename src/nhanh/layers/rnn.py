@@ -28,6 +28,7 @@ from nhanh import initializers, ops, regularizers, tree
 from nhanh.layers.layer import InputSpec, Layer, _accepts
 from nhanh.layers.rnn_cell import RecurrentCell
 from nhanh.variables import Variable
+from nhanh.layers.serialization import serialize
 
 
 def _maybe(fn, value):
@@ -238,22 +239,14 @@ class RNN(Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), **self._rnn_config(),
-                "cell": {"class_name": type(self.cell).__name__,
-                         "config": self.cell.get_config()}}
+                "cell": serialize(self.cell)}
 
 
 def _deserialize_cell(config: dict):
-    """A cell from {'class_name', 'config'}: a built-in cell or a class nhanh.layers exports."""
-    from nhanh import layers as layers_module
-    from nhanh.layers import gru, lstm, simple_rnn
+    """A cell from its config dict (Keras's or nhanh's), through the saving whitelist."""
+    from nhanh.layers.serialization import deserialize
 
-    name = config["class_name"]
-    for module in (simple_rnn, lstm, gru, layers_module):
-        cls = getattr(module, name, None)
-        if isinstance(cls, type):
-            return cls.from_config(dict(config.get("config", {})))
-    raise ValueError(f"Unknown RNN cell class {name!r}: pass the cell object instead of its "
-                     "config.")
+    return deserialize(config)
 
 
 class CellRNN(RNN):

@@ -1,25 +1,17 @@
 """`nhanh.layers.serialize` / `deserialize`: a layer as Keras 3's dict and back.
 
-The dict is Keras 3's: `{"module", "class_name", "config", "registered_name"}`. A built-in
-layer's module is the one Keras writes (`"keras.layers"`, `"keras"` for Sequential), so a dict
-made here reads in Keras and Keras's reads here; a user's class has its module (none in a
-script) and its `registered_name` (its class name), and comes back through
-`custom_objects`. Lookup goes through `nhanh.registry`, so an unknown class name fails with
-the close matches.
+The dict is Keras 3's (`{"module", "class_name", "config", "registered_name"}`, plus
+`build_config`), written and read by `nhanh.saving.serialization_lib`, so a dict made here
+reads in Keras and Keras's reads here. Lookup is that module's whitelist: nhanh's own layers
+and the classes you pass or register; an unknown class name fails with the close matches.
 """
 
 from __future__ import annotations
 
 import copy
-import re
 from typing import Any
 
 from nhanh import registry
-
-def _classes() -> dict[str, type]:
-    from nhanh.models.serialization import layer_classes
-
-    return layer_classes()
 
 
 def serialize(layer) -> dict:
@@ -28,22 +20,11 @@ def serialize(layer) -> dict:
     Args:
         layer: The layer or model to describe.
     """
-    if not hasattr(layer, "get_config"):
+    from nhanh.saving.serialization_lib import serialize_keras_object
+
+    if not hasattr(layer, "get_config") or isinstance(layer, type):
         raise TypeError(f"serialize() expects a layer, got {type(layer).__name__}: {layer!r}.")
-    cls = type(layer)
-    name = cls.__name__
-    known = _classes().get(name)
-    # (On PyTorch a layer's class may be an engine subclass of the same name.)
-    builtin = known is not None and issubclass(cls, known)
-    if name == "Functional" and builtin:  # Keras records its inner module for this one
-        module, registered = "keras.src.models.functional", "Functional"
-    elif builtin:
-        module, registered = ("keras" if name == "Sequential" else "keras.layers"), None
-    else:  # a user's class, as Keras writes one: its module (none for a script's class)
-        module = None if cls.__module__ == "__main__" else cls.__module__
-        registered = getattr(cls, "_registered_name", None) or name
-    return {"module": module, "class_name": name, "config": layer.get_config(),
-            "registered_name": registered}
+    return serialize_keras_object(layer)
 
 
 def deserialize(config: dict | str, custom_objects: dict[str, Any] | None = None):
@@ -55,27 +36,43 @@ def deserialize(config: dict | str, custom_objects: dict[str, Any] | None = None
         custom_objects: Class names (or registered names) mapped to your own classes,
             looked up first.
     """
+    from nhanh.saving import serialization_lib as lib
+    from nhanh.saving.object_registration import CustomObjectScope
+
     if isinstance(config, str):
         config = {"class_name": config, "config": {}}
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError("deserialize() expects a dict with 'class_name' and 'config' (what "
                          f"nhanh.layers.serialize returns) or a class name; got {config!r}.")
-    name = config["class_name"]
-    custom = custom_objects or {}
-    cls = custom.get(config.get("registered_name") or "") or custom.get(name)
-    if cls is None:
-        table = {k.lower(): v for k, v in _classes().items()}
+    with CustomObjectScope(custom_objects):
         try:
-            cls = registry.lookup("layer class", name, table, class_names=True)
-        except ValueError as e:
-            raise ValueError(f"{e} A class of your own: pass custom_objects={{{name!r}: "
-                             "YourClass}.") from None
-    return _from_config(cls, copy.deepcopy(config.get("config") or {}))
+            cls = lib.resolve_class(config, family="keras.layers")
+        except lib.UnsafeObjectError as error:
+            if config.get("module") not in (None, "keras.layers", "keras", "nhanh.layers"):
+                raise
+            tables = lib.family_tables()
+            table = {k.lower(): v for k, v in {**tables["keras"],
+                                                **tables["keras.layers"]}.items()
+                     if isinstance(v, type)}
+            name = config["class_name"]
+            try:
+                registry.lookup("layer class", name, table, class_names=True)
+            except ValueError as unknown:  # a typo: name the close matches
+                raise ValueError(f"{unknown} A class of your own: pass custom_objects="
+                                 f"{{{name!r}: YourClass}}.") from None
+            raise error from None
+        layer = _from_config(cls, copy.deepcopy(config.get("config") or {}))
+        build = config.get("build_config")
+        if build and not getattr(layer, "built", True) and hasattr(layer, "build_from_config"):
+            layer.build_from_config(build)
+    return layer
 
 
 def _from_config(cls, config: dict):
     """cls.from_config(config); keys newer Keras versions write as null for a feature nhanh
     lacks (Dense's `quantization_config`) are dropped rather than refused."""
+    import re
+
     try:
         return cls.from_config(config)
     except TypeError as e:

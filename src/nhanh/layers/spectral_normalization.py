@@ -60,6 +60,11 @@ class SpectralNormalization(Wrapper):
         rest = [w for w in super().weights if w is not self.kernel and w is not self.vector_u]
         return [self.kernel, self.vector_u, *rest]
 
+    def saving_variables(self) -> list:
+        """The wrapper's own variables in Keras's file: the wrapped kernel (which Keras tracks
+        on the wrapper too, so it is also under `layer/`), then `vector_u`."""
+        return [] if self.vector_u is None else [self.kernel, self.vector_u]
+
     def call(self, inputs, training=False):
         if training:
             vector_u, kernel = self.normalized_weights()

@@ -12,6 +12,7 @@ from typing import Any
 
 from nhanh import ops, tree
 from nhanh.layers.layer import Layer, _accepts
+from nhanh.layers.serialization import serialize
 
 
 def _as_list(cell) -> bool:
@@ -104,8 +105,7 @@ class StackedRNNCells(Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(),
-                "cells": [{"class_name": type(c).__name__, "config": c.get_config()}
-                          for c in self.cells]}
+                "cells": [serialize(c) for c in self.cells]}
 
     @classmethod
     def from_config(cls, config: dict) -> "StackedRNNCells":

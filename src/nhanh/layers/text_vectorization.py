@@ -223,6 +223,9 @@ class TextVectorization(HostLayer):
 
     @classmethod
     def from_config(cls, config_: dict) -> "TextVectorization":
+        from nhanh.layers.index_lookup import refuse_vocabulary_path
+
+        refuse_vocabulary_path(cls.__name__, config_)
         config_ = dict(config_)
         if isinstance(config_.get("ngrams"), list):
             config_["ngrams"] = tuple(config_["ngrams"])

@@ -81,6 +81,41 @@ class TorchModuleWrapper(Layer):
         return self.output_shape
 
     def get_config(self) -> dict:
-        # The module itself is not serializable as JSON (Keras pickles it with torch.save,
-        # which loading refuses in safe mode); nhanh records only the layer's settings.
-        return {**super().get_config(), "output_shape": self.output_shape}
+        # The module is not JSON: Keras pickles it with torch.save (CVE-2025-49655), nhanh
+        # records only its class name, and loading takes the module from the caller.
+        return {**super().get_config(), "output_shape": self.output_shape,
+                "module_class": type(self.module).__name__}
+
+    @classmethod
+    def from_config(cls, config_: dict,
+                    custom_objects: dict | None = None) -> "TorchModuleWrapper":
+        """The layer, around the module the caller gives: `custom_objects` (or a scope, or a
+        registration) maps the layer's name or the module's class name to the module, its
+        class, or a function returning it. A pickled module in the config (Keras's
+        `torch.save`) is never unpickled, whatever safe_mode says: unpickling runs any code
+        its author chose. The weights then come from the file."""
+        import inspect
+
+        from nhanh.saving.object_registration import get_registered_object
+        from nhanh.saving.serialization_lib import UnsafeObjectError
+
+        config_ = dict(config_)
+        pickled = config_.pop("module", None) is not None
+        module_class = config_.pop("module_class", None)
+        name = config_.get("name")
+        keys = [k for k in (name, module_class) if isinstance(k, str)]
+        found = next((f for f in (get_registered_object(k, custom_objects) for k in keys)
+                      if f is not None), None)
+        if found is None:
+            key = module_class if isinstance(module_class, str) else name
+            why = ("the config holds the torch module as a pickle (Keras's torch.save); "
+                   "unpickling runs whatever code the file's author chose, so nhanh never "
+                   "does, with or without safe_mode" if pickled else
+                   "a config does not hold the torch module itself")
+            raise UnsafeObjectError(
+                f"TorchModuleWrapper {name!r}: {why}. Rebuild the module in your code and "
+                f"pass it: load_model(path, custom_objects={{{key!r}: MyModule}}) (the module, "
+                "its class, or a function returning it, keyed by the layer's name or the "
+                "module's class name); the weights then come from the file.")
+        module = found() if inspect.isclass(found) or inspect.isroutine(found) else found
+        return cls(module=module, **config_)

@@ -21,13 +21,16 @@ class Lambda(Layer):
     and must not create state: Lambda has no weights, so anything trainable belongs in a
     subclass of Layer. If the function accepts `mask` or `training`, it receives them.
 
-    Saving: a Python function cannot be saved and restored safely. `get_config()` stores a
-    named module-level function by reference (module and name); `from_config` resolves it only
-    from `custom_objects` or from nhanh itself, never by importing arbitrary modules or running
-    stored code. A lambda or a nested function cannot be stored at all: `get_config()` warns and
-    records only its name and source text (for people to read), and `from_config` raises unless
-    `custom_objects` gives the function again. Write a Layer subclass for anything you need to
-    save and load.
+    Saving: a named function is stored by reference (module and name) and restored only from
+    `custom_objects`, the registered objects, or nhanh's own ops, activations, losses and
+    metrics: nothing is imported or looked up by the path a file gives (a config naming
+    `nhanh.saving.archive` + `os.environ.update` is refused, not followed). A lambda or nested
+    function is stored as Keras 3 stores it, as bytecode (`__lambda__`: code, defaults,
+    closure), with a warning; loading it runs that code, so `from_config` refuses it unless
+    the caller turned safe mode off (`safe_mode=False` to the loading function, or
+    `nhanh.config.enable_unsafe_deserialization()`) or passes the function again as
+    `custom_objects`. A file cannot switch safe mode off (Keras's CVE-2024-3660,
+    CVE-2025-1550, CVE-2025-9906). Write a Layer subclass for anything you share.
 
     Args:
         function: Callable taking the inputs (and the keywords in `arguments`, plus `mask` and
@@ -97,14 +100,15 @@ class Lambda(Layer):
         return config_
 
     @classmethod
-    def from_config(cls, config_: dict, custom_objects: dict[str, Any] | None = None
-                    ) -> "Lambda":
+    def from_config(cls, config_: dict, custom_objects: dict[str, Any] | None = None,
+                    safe_mode: bool | None = None) -> "Lambda":
+        """The layer a config describes; `safe_mode` None follows the loading call's."""
         config_ = dict(config_)
         for key in ("function", "output_shape", "mask"):
             value = config_.get(key)
             if isinstance(value, dict) and "class_name" in value:
                 config_[key] = _resolve_function(config_.get("name"), key, value,
-                                                 custom_objects or {})
+                                                 custom_objects or {}, safe_mode)
         if isinstance(config_.get("output_shape"), list):
             config_["output_shape"] = tuple(config_["output_shape"])
         return cls(**config_)
@@ -118,53 +122,147 @@ def _parameters(fn: Callable) -> set[str]:
 
 
 def _function_config(layer_name: str, fn: Callable) -> dict:
-    """A reference to an importable function, or for a lambda / nested function a record that
-    cannot be restored from the config alone (with a warning saying so)."""
+    """A reference to a named function, or for a lambda / nested function Keras's
+    `__lambda__` record (bytecode, which only an unsafe load runs), with a warning."""
     qualname = getattr(fn, "__qualname__", None) or type(fn).__name__
     name = getattr(fn, "__name__", None) or qualname
     module = getattr(fn, "__module__", None)
     if module and inspect.isfunction(fn) and "<" not in qualname:
-        return {"module": module, "class_name": "function", "config": qualname,
-                "registered_name": qualname}
+        from nhanh.saving import serialization_lib as lib
+        from nhanh.saving.object_registration import get_registered_name
+
+        public = lib.public_name(fn)  # nhanh's own: Keras's spelling ("keras.activations")
+        if public is not None:
+            return {"module": public[0], "class_name": "function", "config": public[1],
+                    "registered_name": public[1]}
+        # A registered function by its "package>name", the key Keras looks it up by too.
+        registered = get_registered_name(fn)
+        registered = qualname if registered == name else registered
+        return {"module": module, "class_name": "function", "config": registered,
+                "registered_name": registered}
     warnings.warn(
-        f"Lambda layer {layer_name!r} wraps {qualname!r}, a lambda or nested function: it "
-        "cannot be restored from the config, which records only its name and source text "
-        "(running stored code would be unsafe). from_config needs it again as "
-        f"custom_objects={{{name!r}: the_function}}. Use a named module-level function or a "
-        "Layer subclass for a layer you save.", stacklevel=3)
+        f"Lambda layer {layer_name!r} wraps {qualname!r}, a lambda or nested function: its "
+        "config stores the function's bytecode, which cannot be restored in safe mode "
+        "(running code from a file could do anything). Loading it needs safe_mode=False, for "
+        f"a file you trust, or the function again as custom_objects={{{name!r}: "
+        "the_function}. Use a named module-level function or a Layer subclass for a layer "
+        "you share.", stacklevel=3)
     try:
         source = inspect.getsource(fn).strip()
     except (OSError, TypeError):
         source = None
     return {"class_name": LAMBDA_MARKER,
-            "config": {"name": name, "qualname": qualname, "source": source}}
+            "config": {**_dump_code(fn), "name": name, "qualname": qualname,
+                       "source": source}}
 
 
-def _resolve_function(layer_name, key: str, spec: dict, custom_objects: dict) -> Callable:
+def _dump_code(fn: Callable) -> dict:
+    """Keras's `code`, `defaults` and `closure` entries; {} when `fn` has none that JSON
+    can hold (then only custom_objects can restore it)."""
+    import base64
+    import marshal
+    import types
+
+    from nhanh.saving.serialization_lib import serialize_keras_object
+
+    if not isinstance(fn, types.FunctionType):
+        return {}
+    try:
+        closure = None if not fn.__closure__ else [serialize_keras_object(c.cell_contents)
+                                                   for c in fn.__closure__]
+        defaults = serialize_keras_object(fn.__defaults__)
+    except (TypeError, ValueError):
+        return {}
+    return {"code": base64.encodebytes(marshal.dumps(fn.__code__)).decode("ascii"),
+            "defaults": defaults, "closure": closure}
+
+
+def _load_code(layer_name, key: str, record: dict) -> Callable:
+    """The function a `__lambda__` record's bytecode makes (only ever after the safe-mode
+    check). Its globals are nhanh's namespaces: `ops`, `np`, and `keras` standing for nhanh."""
+    import base64
+    import builtins
+    import marshal
+    import types
+
+    import nhanh
+    from nhanh.saving.serialization_lib import deserialize_keras_object
+
+    code, defaults, closure = (record["value"] if "value" in record else
+                               (record.get("code"), record.get("defaults"),
+                                record.get("closure")))
+    if not isinstance(code, str):
+        raise ValueError(f"Lambda layer {layer_name!r}: its {key} record holds no bytecode.")
+    code = marshal.loads(base64.decodebytes(code.encode("ascii")))
+    defaults = deserialize_keras_object(defaults, safe_mode=False)
+    closure = deserialize_keras_object(closure, safe_mode=False)
+    cells = None if not closure else tuple(types.CellType(c) for c in closure)
+    namespace = {"__builtins__": builtins, "ops": ops, "np": np, "nhanh": nhanh,
+                 "keras": nhanh}
+    return types.FunctionType(code, namespace, code.co_name,
+                              tuple(defaults) if defaults else None, cells)
+
+
+def _resolve_function(layer_name, key: str, spec: dict, custom_objects: dict,
+                      safe_mode: bool | None = None) -> Callable:
+    from nhanh.saving import serialization_lib as lib
+    from nhanh.saving.object_registration import get_registered_object
+
     if spec["class_name"] == LAMBDA_MARKER:
-        name = (spec.get("config") or {}).get("name") or "<lambda>"
-        if name in custom_objects:
-            return custom_objects[name]
-        raise ValueError(
-            f"Lambda layer {layer_name!r}: its {key} was the Python lambda or nested function "
-            f"{name!r}, which a config cannot restore (running its stored source would be unsafe). "
-            f"Pass it again: Lambda.from_config(config, custom_objects={{{name!r}: fn}}), or "
-            "rewrite it as a named module-level function or a Layer subclass.")
-    name, module = spec.get("config"), spec.get("module", "")
-    if name in custom_objects:
-        return custom_objects[name]
-    if module == "nhanh" or module.startswith("nhanh."):
-        import importlib
+        record = spec.get("config") or {}
+        name = record.get("name") or "<lambda>"
+        found = get_registered_object(name, custom_objects)
+        if found is not None:
+            return found
+        if "code" not in record and "value" not in record:
+            raise ValueError(
+                f"Lambda layer {layer_name!r}: its {key} was the Python lambda or nested "
+                f"function {name!r}, which this config cannot restore (it holds no bytecode, "
+                "and running its stored source would be unsafe). Pass it again: "
+                f"Lambda.from_config(config, custom_objects={{{name!r}: fn}}), or rewrite it "
+                "as a named module-level function or a Layer subclass.")
+        unsafe_allowed = (safe_mode is False) if safe_mode is not None else \
+            not lib.in_safe_mode()
+        if not unsafe_allowed:
+            raise lib.UnsafeObjectError(
+                f"Lambda layer {layer_name!r}: its {key} is a Python lambda stored as "
+                "bytecode; running code from a file is unsafe, so safe mode refuses it. If you "
+                "trust the file, load it with safe_mode=False (or call "
+                "nhanh.config.enable_unsafe_deserialization()); or give the function again as "
+                f"custom_objects={{{name!r}: fn}}.")
+        return _load_code(layer_name, key, record)
+    name, module = spec.get("config"), spec.get("module") or ""
+    if isinstance(name, str):
+        found = get_registered_object(name, custom_objects)
+        if found is not None:
+            return found
+        try:  # the user's registered objects, nhanh's activations, losses and metrics
+            return lib.resolve_function(spec)
+        except lib.UnsafeObjectError:
+            pass
+        found = _nhanh_op(module, name)
+        if found is not None:
+            return found
+    raise lib.UnsafeObjectError(
+        f"Lambda layer {layer_name!r}: refused to restore its {key}, the function "
+        f"{module}.{name}: a config may name only nhanh's ops, activations, losses and "
+        "metrics and the functions you pass or register; nothing is imported or looked up by "
+        "the path a file gives (that would let a file run any function). If it is yours, "
+        f"pass custom_objects={{{str(name).split('.')[-1]!r}: the_function}}.")
 
-        target = importlib.import_module(module)
-        for part in name.split("."):
-            target = getattr(target, part, None)
-        if callable(target):
-            return target
-    raise ValueError(
-        f"Lambda layer {layer_name!r}: cannot restore its {key}, the function {module}.{name}: "
-        "functions outside nhanh are not imported from configs (that would run arbitrary code). "
-        f"Pass it: Lambda.from_config(config, custom_objects={{{name!r}: {name.split('.')[-1]}}}).")
+
+def _nhanh_op(module: str, name: str) -> Callable | None:
+    """`nhanh.ops.<name>` for a config naming nhanh's or Keras's ops module and a plain name."""
+    parts = module.split(".")
+    if parts[:2] not in (["nhanh", "ops"], ["keras", "ops"]) and parts[:3] != ["keras", "src",
+                                                                            "ops"]:
+        return None
+    if not name.isidentifier() or name.startswith("_"):
+        return None
+    found = vars(ops).get(name)
+    if inspect.isfunction(found) and found.__module__.split(".")[:2] == ["nhanh", "ops"]:
+        return found
+    return None
 
 
 class Identity(Layer):

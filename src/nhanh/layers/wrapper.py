@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from nhanh.layers.layer import Layer
+from nhanh.layers.serialization import serialize
 
 
 class Wrapper(Layer):
@@ -33,8 +34,7 @@ class Wrapper(Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(),
-                "layer": {"class_name": type(self.layer).__name__,
-                          "config": self.layer.get_config()}}
+                "layer": serialize(self.layer)}
 
     @classmethod
     def from_config(cls, config: dict) -> "Wrapper":

@@ -5,21 +5,16 @@ from __future__ import annotations
 from nhanh import ops
 from nhanh.layers.layer import InputSpec, Layer
 from nhanh.layers.rnn import CellRNN, check_rank
+from nhanh.layers.serialization import serialize
 
 _MERGE_MODES = ("sum", "mul", "ave", "concat", None)
 
 
 def deserialize_layer(config: dict) -> Layer:
-    """A layer from {'class_name', 'config'}: any class nhanh.layers or these modules export."""
-    from nhanh import layers as layers_module
-    from nhanh.layers import embedding, recurrent, wrappers
+    """A layer from its config dict (Keras's or nhanh's), through the saving whitelist."""
+    from nhanh.layers.serialization import deserialize
 
-    name = config["class_name"]
-    for module in (layers_module, recurrent, wrappers, embedding):
-        cls = getattr(module, name, None)
-        if isinstance(cls, type) and issubclass(cls, Layer):
-            return cls.from_config(dict(config.get("config", {})))
-    raise ValueError(f"Unknown layer class {name!r} in the config.")
+    return deserialize(config)
 
 
 def _recreate(layer: Layer, **changes) -> Layer:
@@ -159,10 +154,8 @@ class Bidirectional(Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "merge_mode": self.merge_mode,
-                "layer": {"class_name": type(self.forward_layer).__name__,
-                          "config": self.forward_layer.get_config()},
-                "backward_layer": {"class_name": type(self.backward_layer).__name__,
-                                   "config": self.backward_layer.get_config()}}
+                "layer": serialize(self.forward_layer),
+                "backward_layer": serialize(self.backward_layer)}
 
     @classmethod
     def from_config(cls, config: dict) -> "Bidirectional":
@@ -230,8 +223,7 @@ class TimeDistributed(Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(),
-                "layer": {"class_name": type(self.layer).__name__,
-                          "config": self.layer.get_config()}}
+                "layer": serialize(self.layer)}
 
     @classmethod
     def from_config(cls, config: dict) -> "TimeDistributed":

@@ -106,19 +106,21 @@ def serialize(loss) -> dict | str:
     """A Loss as {'class_name', 'config'}; a built-in loss function as its name.
 
     Args:
-        loss: A `Loss` instance or one of nhanh's loss functions (`nhanh.losses.mse`, ...).
-            Any other callable raises a ValueError.
+        loss: A `Loss` instance, one of nhanh's loss functions (`nhanh.losses.mse`, ...), or
+            a function of yours (saved by its registered name; loading needs it registered
+            or passed as a custom object).
 
     Returns:
-        A dict for a `Loss`, the function's name for a built-in function.
+        A dict for a `Loss` or your function, the function's name for a built-in one.
     """
     if isinstance(loss, Loss):
         return registry.serialize(loss)
     name = getattr(loss, "__name__", None)
     if name in FUNCTIONS:
         return name
-    raise ValueError(f"Cannot serialize loss {loss!r}: expected a Loss or a built-in loss "
-                     "function.")
+    if callable(loss) and name is not None:  # the user's function, as Keras writes it
+        return registry.serialize(loss)
+    raise ValueError(f"Cannot serialize loss {loss!r}: expected a Loss or a function.")
 
 
 def deserialize(config: dict | str) -> Loss | Callable:
@@ -134,7 +136,8 @@ def deserialize(config: dict | str) -> Loss | Callable:
     if isinstance(config, str):
         return get(config)
     if config.get("class_name") == "function":  # Keras's form for plain functions
-        return get(config["config"])
+        found = registry.user_object(config)
+        return found if found is not None else get(config["config"])
     return registry.deserialize("loss", config, {**CLASSES, "LossFunctionWrapper":
                                                  LossFunctionWrapper})
 

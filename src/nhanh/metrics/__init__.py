@@ -148,8 +148,10 @@ def serialize(metric: Metric | Callable) -> dict | str:
     name = getattr(metric, "__name__", None)
     if name in FUNCTIONS:
         return name
-    raise ValueError(f"Cannot serialize metric {metric!r}: expected a Metric or a built-in "
-                     "metric function.")
+    if callable(metric) and name is not None:  # the user's function, as Keras writes it
+        return registry.serialize(metric)
+    raise ValueError(f"Cannot serialize metric {metric!r}: expected a Metric or a "
+                     "function.")
 
 
 def deserialize(config: dict | str) -> Metric | Callable:
@@ -163,6 +165,9 @@ def deserialize(config: dict | str) -> Metric | Callable:
     """
     if isinstance(config, str):
         return function_by_name(config) if config in FUNCTIONS else get(config)
+    if config.get("class_name") == "function":  # Keras's form for a plain function
+        found = registry.user_object(config)
+        return found if found is not None else deserialize(config["config"])
     return registry.deserialize("metric", config, CLASSES)
 
 

@@ -175,15 +175,17 @@ class SparseCategoricalCrossentropy(MeanMetricWrapper):
         name: Name of the metric (the key in the training logs).
         dtype: Dtype of the accumulators and the result; `None` uses `nhanh.config.floatx()`.
         from_logits: If True, `y_pred` holds logits rather than probabilities.
+        ignore_class: Optional int label (a padding or "void" class) whose samples give 0;
+            they still count in the mean, as in Keras 3 (on its JAX and PyTorch engines).
         axis: Int, the class axis.
     """
 
     _direction = "down"  # an error: lower is better
 
     def __init__(self, name="sparse_categorical_crossentropy", dtype=None, from_logits=False,
-                 axis=-1):
+                 ignore_class=None, axis=-1):
         super().__init__(losses.sparse_categorical_crossentropy, name=name, dtype=dtype,
-                         from_logits=from_logits, axis=axis)
+                         from_logits=from_logits, ignore_class=ignore_class, axis=axis)
 
 
 class KLDivergence(MeanMetricWrapper):

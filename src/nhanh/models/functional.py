@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-
 from nhanh.layers.input_layer import InputLayer
 from nhanh.layers.layer import Layer
 from nhanh.layers.symbolic import Node, SymbolicTensor, flatten, map_structure
@@ -72,7 +70,7 @@ class Functional(Model):
                                  "output of a layer.")
         self._nodes = _topological_nodes(self.inputs, self.outputs)
         self._input_layers = [t._source_layer for t in self.inputs]
-        for layer in self._input_layers + [n.layer for n in self._nodes]:
+        for layer in _keras_layer_order(self.inputs, outputs):
             if layer not in self._layers:
                 self._layers.append(layer)
         names = [layer.name for layer in self._layers]
@@ -160,72 +158,185 @@ class Functional(Model):
 
     # --- configuration ---------------------------------------------------------------------
     def get_config(self) -> dict:
+        """Keras 3's functional config: each layer's config with its calls ("inbound_nodes",
+        tensors as `__keras_tensor__` with their `keras_history`), and the input and output
+        tensors as [layer name, node index, tensor index]."""
+        from nhanh.saving.serialization_lib import serialize_keras_object
+
         if _own_constructor(type(self)):  # a subclass made with its own arguments (as Keras)
             return Model.get_config(self)
-        node_index: dict[int, tuple[str, int]] = {}
-        per_layer: dict[str, list] = {}
+        index_of: dict[int, int] = {}
+        per_layer: dict[int, list] = {}
         for node in self._nodes:
-            per_layer.setdefault(node.layer.name, []).append(node)
-            node_index[id(node)] = (node.layer.name, len(per_layer[node.layer.name]) - 1)
+            calls = per_layer.setdefault(id(node.layer), [])
+            index_of[id(node)] = len(calls)
+            calls.append(node)
 
-        def ref(t):
-            if not isinstance(t, SymbolicTensor):
-                return t
+        def history(t: SymbolicTensor) -> list:
             if t._node is None:
-                return {"__tensor__": [t._source_layer.name, 0, 0]}
-            name, index = node_index[id(t._node)]
-            return {"__tensor__": [name, index, t._index]}
+                return [t._source_layer.name, 0, 0]
+            # Keras counts a nested functional model's own construction as its node 0.
+            shift = 1 if isinstance(t._node.layer, Functional) else 0
+            return [t._node.layer.name, index_of[id(t._node)] + shift, t._index]
+
+        def tensor(x):
+            if not isinstance(x, SymbolicTensor):
+                return x
+            return {"class_name": "__keras_tensor__",
+                    "config": {"shape": list(x.shape), "dtype": x.dtype,
+                               "keras_history": history(x)}}
 
         layers = []
         for layer in self.layers:
-            layers.append({
-                "class_name": type(layer).__name__, "name": layer.name,
-                "config": copy.deepcopy(layer.get_config()),
-                "inbound_nodes": [{"args": map_structure(ref, list(n.args)),
-                                   "kwargs": map_structure(ref, n.kwargs)}
-                                  for n in per_layer.get(layer.name, [])]})
+            entry = serialize_keras_object(layer)
+            entry["name"] = layer.name
+            entry["inbound_nodes"] = [
+                {"args": serialize_keras_object(map_structure(tensor, list(n.args))),
+                 "kwargs": serialize_keras_object(map_structure(tensor, n.kwargs))}
+                for n in per_layer.get(id(layer), [])]
+            layers.append(entry)
         return {"name": self.name, "trainable": self.trainable, "layers": layers,
-                "input_layers": map_structure(ref, self._inputs_struct),
-                "output_layers": map_structure(ref, self._outputs_struct)}
+                "input_layers": map_structure(history, self._inputs_struct),
+                "output_layers": map_structure(history, self._outputs_struct)}
 
     @classmethod
-    def from_config(cls, config: dict) -> "Functional":
-        from nhanh.models.serialization import deserialize_layer
+    def from_config(cls, config: dict, custom_objects: dict | None = None) -> "Functional":
+        """The model of a functional config (Keras 3's, or one written here)."""
+        from nhanh.layers.serialization import deserialize
+        from nhanh.saving.object_registration import CustomObjectScope
 
-        layers = {entry["name"]: deserialize_layer(entry) for entry in config["layers"]}
-        outputs_of: dict[tuple[str, int], object] = {}
-        for name, layer in layers.items():
-            if isinstance(layer, InputLayer):
-                outputs_of[(name, 0)] = layer.output
-        pending = [(entry["name"], i, node) for entry in config["layers"]
-                   for i, node in enumerate(entry["inbound_nodes"])]
+        with CustomObjectScope(custom_objects):
+            return _functional_from_config(cls, config, deserialize)
 
-        def resolve(x):
-            if isinstance(x, dict) and "__tensor__" in x:
-                name, index, tensor_index = x["__tensor__"]
-                out = outputs_of[(name, index)]
-                return flatten(out)[tensor_index] if isinstance(out, list) else out
-            return x
 
-        def ready(x):
-            return not (isinstance(x, dict) and "__tensor__" in x) or \
-                tuple(x["__tensor__"][:2]) in outputs_of
+def _functional_from_config(cls, config: dict, deserialize) -> "Functional":
+    layers: dict[str, Layer] = {}
+    pending: list[tuple[Layer, list]] = []
+    for entry in config["layers"]:
+        layer = deserialize(entry)
+        if not isinstance(layer, Layer):
+            raise ValueError(f"The model config lists {entry.get('class_name')!r}, which is "
+                             "not a layer.")
+        layers[entry["name"]] = layer
+        pending.append((layer, list(entry.get("inbound_nodes") or [])))
 
-        while pending:
-            progress = False
-            for item in list(pending):
-                name, index, node = item
-                if all(ready(x) for x in _leaves(node)):
-                    args = _map_refs(resolve, node["args"])
-                    kwargs = _map_refs(resolve, node["kwargs"])
-                    outputs_of[(name, index)] = layers[name](*args, **kwargs)
-                    pending.remove(item)
-                    progress = True
-            if not progress:
-                raise ValueError("The model config has nodes whose inputs never appear.")
-        return cls(_map_refs(resolve, config["input_layers"]),
-                   _map_refs(resolve, config["output_layers"]), name=config.get("name"),
-                   trainable=config.get("trainable", True))
+    def output_of(name, node_index, tensor_index):
+        if name not in layers:
+            raise ValueError(f"The model config refers to layer {name!r}, which it does not "
+                             "list.")
+        layer = layers[name]
+        if isinstance(layer, InputLayer):
+            return layer.output
+        if isinstance(layer, Functional):  # Keras counts its construction as node 0
+            node_index -= 1
+        calls = made.get(id(layer), [])
+        if node_index >= len(calls):
+            raise _NotYet
+        return flatten(calls[node_index])[tensor_index]
+
+    def revive(x):
+        if isinstance(x, dict) and x.get("class_name") == "__keras_tensor__":
+            return output_of(*x["config"]["keras_history"])
+        if isinstance(x, dict) and "__tensor__" in x:  # nhanh's earlier form
+            return output_of(*x["__tensor__"])
+        if isinstance(x, dict):
+            return {k: revive(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [revive(v) for v in x]
+        return x
+
+    made: dict[int, list] = {}
+    while any(nodes for _, nodes in pending):
+        progress = False
+        for layer, nodes in pending:
+            while nodes:
+                try:
+                    args, kwargs = revive(nodes[0]["args"]), revive(nodes[0]["kwargs"])
+                except _NotYet:
+                    break
+                made.setdefault(id(layer), []).append(layer(*args, **kwargs))
+                nodes.pop(0)
+                progress = True
+        if not progress:
+            stuck = [layer.name for layer, nodes in pending if nodes]
+            raise ValueError("The model config's graph cannot be rebuilt: the calls of "
+                             f"{stuck} wait on tensors no layer produces (a cycle or a "
+                             "missing layer).")
+
+    def tensors(refs):
+        if isinstance(refs, list) and len(refs) == 3 and isinstance(refs[0], str):
+            return output_of(*refs)
+        if isinstance(refs, dict) and "__tensor__" in refs:
+            return output_of(*refs["__tensor__"])
+        if isinstance(refs, dict):
+            return {k: tensors(v) for k, v in refs.items()}
+        return [tensors(v) for v in refs]
+
+    inputs, outputs = tensors(config["input_layers"]), tensors(config["output_layers"])
+    return cls(inputs, outputs, name=config.get("name"),
+               trainable=config.get("trainable", True))
+
+
+class _NotYet(Exception):
+    """A node's input comes from a call not rebuilt yet."""
+
+
+def _keras_layer_order(inputs: list, outputs) -> list[Layer]:
+    """The layers in Keras's order (deepest first, ties in first-visit order of a depth-first
+    walk from the outputs), which the saved weights' paths ("layers/dense_1") follow."""
+    visit_index: dict[int, int] = {}
+    post_order: list = []  # nodes, and InputLayers for the inputs
+    done: set[int] = set()
+    input_ids = {id(t) for t in inputs}
+    owner = {}
+
+    def key_of(t):
+        return t._node if t._node is not None else t._source_layer
+
+    def walk(t):
+        item = key_of(t)
+        layer = item.layer if t._node is not None else item
+        if id(item) in done:
+            return
+        if t._node is not None and id(t) in input_ids:
+            done.add(id(item))
+            return
+        visit_index.setdefault(id(layer), len(visit_index))
+        owner[id(layer)] = layer
+        if t._node is not None:
+            for x in t._node.input_tensors:
+                walk(x)
+        done.add(id(item))
+        post_order.append(item)
+
+    for t in _keras_flatten(outputs):
+        walk(t)
+    node_depth: dict[int, int] = {}
+    layer_depth: dict[int, int] = {}
+    for item in reversed(post_order):
+        layer = item.layer if isinstance(item, Node) else item
+        depth = max(node_depth.setdefault(id(item), 0), layer_depth.get(id(layer), 0))
+        layer_depth[id(layer)] = node_depth[id(item)] = depth
+        if isinstance(item, Node):
+            for x in item.input_tensors:
+                parent = key_of(x)
+                node_depth[id(parent)] = max(depth + 1, node_depth.get(id(parent), 0))
+    for t in inputs:
+        if id(t._source_layer) not in layer_depth:
+            layer_depth[id(t._source_layer)] = 0
+            visit_index[id(t._source_layer)] = -1
+            owner[id(t._source_layer)] = t._source_layer
+    order = sorted(layer_depth, key=lambda i: (-layer_depth[i], visit_index[i]))
+    return [owner[i] for i in order]
+
+
+def _keras_flatten(structure) -> list:
+    """Leaves as Keras's tree.flatten gives them (a dict's values by sorted key)."""
+    if isinstance(structure, dict):
+        return [leaf for key in sorted(structure) for leaf in _keras_flatten(structure[key])]
+    if isinstance(structure, (list, tuple)):
+        return [leaf for item in structure for leaf in _keras_flatten(item)]
+    return [structure]
 
 
 def _own_constructor(cls: type) -> bool:
@@ -237,31 +348,3 @@ def _own_constructor(cls: type) -> bool:
         return [p.name for p in inspect.signature(fn).parameters.values()][1:]
 
     return names(cls.__init__) != names(Functional.__init__)
-
-
-def _leaves(node: dict) -> list:
-    out = []
-
-    def walk(x):
-        if isinstance(x, dict) and "__tensor__" in x:
-            out.append(x)
-        elif isinstance(x, dict):
-            for v in x.values():
-                walk(v)
-        elif isinstance(x, (list, tuple)):
-            for v in x:
-                walk(v)
-
-    walk(node["args"])
-    walk(node["kwargs"])
-    return out
-
-
-def _map_refs(fn, x):
-    if isinstance(x, dict) and "__tensor__" in x:
-        return fn(x)
-    if isinstance(x, dict):
-        return {k: _map_refs(fn, v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return type(x)(_map_refs(fn, v) for v in x)
-    return x

@@ -85,6 +85,86 @@ class Model(Trainer, Layer):
         raise ValueError(f"No layer named {name!r} in model {self.name!r}; layers: "
                          f"{[layer.name for layer in layers]}.")
 
+    def export(self, filepath, format: str = "onnx", verbose: bool | None = None,
+               input_signature=None, **kwargs) -> str:
+        """Write the model's inference to one file that runs without nhanh (see nhanh.export).
+
+        Args:
+            filepath: The file to write (written whole or not at all).
+            format: "onnx" (onnxruntime), "jax_export" (jax.export.deserialize) or
+                "torch_export" / Keras's "torch" (torch.export.load; a .pt2 path).
+            verbose: Print where the file went (None: yes).
+            input_signature: None for the model's inputs, else tensors / InputSpecs with a
+                shape and dtype, or (shape, dtype) pairs; the batch axis stays free.
+            **kwargs: `opset_version` (onnx), `platforms` (jax_export), or
+                torch.export.export's options (torch_export).
+
+        Returns:
+            The path written.
+        """
+        from nhanh.export import export_model
+
+        return export_model(self, filepath, format=format, verbose=verbose,
+                            input_signature=input_signature, **kwargs)
+
+    # --- saving (nhanh/saving: Keras 3's files) --------------------------------------------
+    def save(self, filepath, overwrite: bool = True, zipped: bool | None = None,
+             **kwargs) -> None:
+        """Write the model (config, weights, optimizer state) to a `.keras` file."""
+        from nhanh.saving.saving_lib import save_model
+
+        save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
+
+    def save_weights(self, filepath, overwrite: bool = True, max_shard_size=None) -> None:
+        """Write the weights and optimizer state to a `.weights.h5` file (Keras's layout)."""
+        from nhanh.saving.saving_lib import save_weights
+
+        if max_shard_size is not None:
+            raise ValueError("nhanh writes weights in one file; max_shard_size is not "
+                             "supported.")
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch: bool = False, **kwargs) -> None:
+        """Read a `.weights.h5` or `.keras` file's weights into this model: all of them or,
+        on any mismatch, none (unless `skip_mismatch`, which skips what does not fit)."""
+        from nhanh.saving.saving_lib import load_weights
+
+        if kwargs:
+            raise TypeError(f"load_weights got unexpected argument(s) {sorted(kwargs)}.")
+        load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
+    def to_json(self, **kwargs) -> str:
+        """The model's config (no weights) as Keras 3's JSON; `model_from_json` reads it."""
+        import json
+
+        from nhanh.saving.serialization_lib import serialize_keras_object
+
+        return json.dumps(serialize_keras_object(self), **kwargs)
+
+    def get_compile_config(self) -> dict | None:
+        """compile()'s arguments as Keras writes them in `compile_config`; None when the
+        model is not compiled."""
+        from nhanh.saving.serialization_lib import serialize_keras_object
+
+        args = getattr(self, "_compile_args", None)
+        if not self.compiled or args is None:
+            return None
+        if args["steps_per_execution"] == "auto":  # Keras reads only numbers here; a .keras
+            args = {**args, "steps_per_execution": 1}  # file keeps "auto" in its metadata
+        return serialize_keras_object(args)
+
+    def compile_from_config(self, config: dict) -> None:
+        """compile() again from `get_compile_config()`'s dict (Keras's too), and build the
+        optimizer so that its saved state can be loaded."""
+        from nhanh.saving.serialization_lib import _deserialize
+
+        config = {k: _deserialize(v) for k, v in config.items()}
+        known = ("optimizer", "loss", "metrics", "loss_weights", "weighted_metrics",
+                 "run_eagerly", "jit_compile", "steps_per_execution", "auto_scale_loss")
+        self.compile(**{k: v for k, v in config.items() if k in known})
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
     def get_config(self) -> dict:
         return {"name": self.name, "trainable": self.trainable}
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-
 from nhanh.layers.input_layer import InputLayer
 from nhanh.layers.layer import Layer
 from nhanh.layers.symbolic import SymbolicTensor
@@ -173,14 +171,14 @@ class Sequential(Model):
         return [self._symbolic_output]
 
     def get_config(self) -> dict:
-        layer_configs = []
-        if self._input_layer is not None:
-            layer_configs.append({"class_name": "InputLayer",
-                                  "config": self._input_layer.get_config()})
-        for layer in self._stack:
-            layer_configs.append({"class_name": type(layer).__name__,
-                                  "config": copy.deepcopy(layer.get_config())})
-        config = {"name": self.name, "trainable": self.trainable, "layers": layer_configs}
+        """Keras 3's Sequential config: each layer as serialize_keras_object writes it, the
+        InputLayer first when there is one."""
+        from nhanh.saving.serialization_lib import serialize_keras_object
+
+        layers = [self._input_layer] if self._input_layer is not None else []
+        config = {"name": self.name, "trainable": self.trainable,
+                  "dtype": serialize_keras_object(self.dtype_policy),
+                  "layers": [serialize_keras_object(layer) for layer in layers + self._stack]}
         if self.built:
             config["build_input_shape"] = self._build_input_shape
         return config

@@ -18,15 +18,22 @@ from nhanh.utils.numerical import to_categorical
 from nhanh.utils.progbar import Progbar
 from nhanh.utils.py_dataset import PyDataset, Sequence
 from nhanh.utils.seed import set_random_seed
+from nhanh.saving import (
+    CustomObjectScope, custom_object_scope, deserialize_keras_object, get_custom_objects,
+    get_registered_name, get_registered_object, register_keras_serializable,
+    serialize_keras_object,
+)
 from nhanh.utils.sequence_utils import pad_sequences
 from nhanh.utils.session import clear_session, get_source_inputs, is_keras_tensor
 from nhanh.utils.text_dataset import text_dataset_from_directory
 from nhanh.utils.timeseries_dataset import timeseries_dataset_from_array
 
 
-__all__ = ["Config", "FeatureSpace", "Progbar", "disable_interactive_logging", "enable_interactive_logging",
+__all__ = ["Config", "CustomObjectScope", "FeatureSpace", "Progbar", "disable_interactive_logging", "enable_interactive_logging",
            "is_interactive_logging_enabled", "PyDataset", "Sequence", "array_to_img", "audio_dataset_from_directory", "bounding_boxes",
-           "clear_session",
+           "clear_session", "custom_object_scope", "deserialize_keras_object",
+           "get_custom_objects", "get_registered_name", "get_registered_object",
+           "register_keras_serializable", "serialize_keras_object",
            "get_file", "get_source_inputs", "image_dataset_from_directory", "img_to_array",
            "is_keras_tensor", "load_img", "model_to_dot", "normalize",
            "pack_x_y_sample_weight", "pad_sequences", "plot_model", "save_img",
