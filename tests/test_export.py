@@ -16,7 +16,6 @@ import pytest
 
 import nhanh
 from nhanh import config, layers
-from nhanh.export import export_model
 
 onnxruntime = pytest.importorskip("onnxruntime")
 pytest.importorskip("onnxscript")

@@ -216,6 +216,13 @@ def test_clone_model_new_weights_same_architecture():
         type(la).from_config(la.get_config()),
         call_function=lambda la, *a, **k: seen.append(la.name) or la(*a, **k))
     assert clone.get_layer("shared") is shared and "y1" in seen
+    class Built(nhanh.Model):  # a functional model made by a constructor of its own
+        def __init__(self, width):
+            x = nhanh.Input((4,))
+            super().__init__(x, layers.Dense(width)(x))
+
+    own = nhanh.models.clone_model(Built(3))
+    assert isinstance(own, nhanh.models.Functional) and own.output_shape == (None, 3)
     seq = sequential()
     seq_clone = nhanh.models.clone_model(seq)
     assert [type(la) for la in seq_clone.layers] == [type(la) for la in seq.layers]

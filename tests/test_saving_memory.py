@@ -54,6 +54,11 @@ PROBE = textwrap.dedent("""
         v.assign(np.zeros(v.shape, "float32"))
     out["load_weights"] = transient(lambda: model.load_weights(weights))
     out["restored"] = all(np.array_equal(a, b) for a, b in zip(model.get_weights(), expected))
+    nhanh.models.load_model(whole)  # warm
+    loaded = []  # (the new model is kept, not transient; building it draws no initializers)
+    out["load_model"] = transient(lambda: loaded.append(nhanh.models.load_model(whole)))
+    out["restored"] &= all(np.array_equal(a, b)
+                           for a, b in zip(loaded[0].get_weights(), expected))
     print(json.dumps(out))
 """)
 

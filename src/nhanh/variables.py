@@ -39,6 +39,7 @@ class _ThreadScopes(threading.local):
         self.stack: list[StatelessScope] = []
         self.autocast: str | None = None  # the dtype floating Variables read as (mixed policy)
         self.budget: list = []  # [bytes left, what] while a file's model is built (saving)
+        self.skip_initializers = False  # weights start as zeros: a file overwrites them all
 
 
 _thread = _ThreadScopes()
@@ -131,6 +132,23 @@ class AllocationBudget:
 
     def __exit__(self, *exc):
         _thread.budget.pop()
+
+
+class SkipInitializers:
+    """Inside it, layers' weights start as zeros instead of their initializers' draws: a
+    model built to be filled from a file would draw them only to overwrite them (the draws
+    cost time and, for a large kernel, two or three buffers of its size)."""
+
+    def __enter__(self):
+        self._previous, _thread.skip_initializers = _thread.skip_initializers, True
+        return self
+
+    def __exit__(self, *exc):
+        _thread.skip_initializers = self._previous
+
+
+def skipping_initializers() -> bool:
+    return _thread.skip_initializers
 
 
 def _charge(shape: tuple, dtype, name: str) -> None:

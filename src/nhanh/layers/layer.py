@@ -18,7 +18,7 @@ from nhanh import gradient_checkpointing as _remat
 from nhanh.dtype_policies import layer_dtypes as _dtypes
 from nhanh.layers import symbolic
 from nhanh.random import SeedGenerator
-from nhanh.variables import StatelessScope, Variable, bind
+from nhanh.variables import StatelessScope, Variable, bind, skipping_initializers
 
 
 class InputSpec:
@@ -195,6 +195,8 @@ class Layer(_dtypes.LayerDTypes):
         if initializer is None:
             floating = "float" in str(dtype)
             initializer = "glorot_uniform" if floating else "zeros"
+        if skipping_initializers():  # (load_model: the file's values replace them all)
+            initializer = "zeros"
         variable = Variable(initializers.get(initializer), shape=shape, dtype=dtype,
                             trainable=trainable, name=f"{self.name}/{name or 'variable'}",
                             regularizer=_regularizers.get(regularizer),

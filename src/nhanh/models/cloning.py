@@ -122,7 +122,7 @@ def _clone_functional(model, clone, call_function, input_tensors):
             values[id(old)] = new
     inputs = map_structure(lambda t: values[id(t)], model._inputs_struct)
     outputs = map_structure(lambda t: values[id(t)], model._outputs_struct)
-    from nhanh.models.functional import _own_constructor
+    from nhanh.models.functional import Functional, _own_constructor
 
     cls = Functional if _own_constructor(type(model)) else type(model)
     return cls(inputs, outputs, name=model.name, trainable=model.trainable)

@@ -36,7 +36,7 @@ from nhanh.naming import to_snake_case
 from nhanh.saving import archive, serialization_lib
 from nhanh.saving.h5_store import H5Reader, H5Writer
 from nhanh.saving.object_registration import CustomObjectScope
-from nhanh.variables import AllocationBudget
+from nhanh.variables import AllocationBudget, SkipInitializers
 
 KERAS_VERSION = "3.15.1"  # the Keras file format nhanh writes
 CONFIG_MAX_BYTES = 64 << 20
@@ -383,7 +383,9 @@ def load_model(filepath: str | os.PathLike, custom_objects: dict | None = None,
         weights_size = zf.size("model.weights.h5") if "model.weights.h5" in names else 0
         # The model may take what its weights file can fill, an optimizer's slots on top, and
         # a little more: a config cannot make the loader allocate more than that.
-        with CustomObjectScope(custom_objects), AllocationBudget(
+        # Its weights start as zeros rather than as draws the file would overwrite (the load
+        # below fails unless the file has every one of them).
+        with CustomObjectScope(custom_objects), SkipInitializers(), AllocationBudget(
                 4 * weights_size + BUILD_SLACK_BYTES, f"{filepath}: config.json"):
             model = serialization_lib.deserialize_keras_object(config, safe_mode=safe_mode)
         from nhanh.models.model import Model
