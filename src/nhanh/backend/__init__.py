@@ -21,6 +21,8 @@ CONTRACT: dict[str, str] = {
     "NAME": "the backend's name, 'jax' or 'torch'",
     "convert_to_tensor": "(x, dtype=None) -> array; numbers, numpy arrays, lists, arrays",
     "convert_to_numpy": "(x) -> numpy.ndarray (a host copy)",
+    "host_view": "(x) -> numpy.ndarray of x's values, sharing x's memory where it is on the"
+    " host (for reading at once, as a file writer does; never kept)",
     "copy": "(x) -> a new array with x's values that shares no memory with x",
     "eager_scope": "() -> context manager inside which ops compute concrete values even while"
     " a function is being traced (Variables created during shape inference)",

@@ -166,7 +166,7 @@ def write_weights(model, target) -> None:
     with H5Writer(target) as writer:
         for path, obj, variables in walk(model):
             name = getattr(obj, "name", None) if obj is not None else None
-            writer.write_vars(path, (v.numpy() for v in variables),
+            writer.write_vars(path, (v._backend.host_view(v.value) for v in variables),
                               name=name if isinstance(name, str) else None)
 
 

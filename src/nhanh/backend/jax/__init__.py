@@ -17,6 +17,7 @@ from nhanh.backend.jax.core import (
     eager_scope,
     eval_shape,
     fori_loop,
+    host_view,
     is_tensor,
     item,
     platform,

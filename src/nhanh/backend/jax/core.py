@@ -41,6 +41,11 @@ def convert_to_numpy(x) -> np.ndarray:
     return np.asarray(x)
 
 
+def host_view(x) -> np.ndarray:
+    """A CPU array's own buffer (np.asarray does not copy it); other devices copy."""
+    return np.asarray(x)
+
+
 def copy(x):
     if _DEVICE_PUT_MAY_ALIAS:
         return jax.device_put(x, may_alias=False)  # a buffer copy, no program to compile

@@ -83,6 +83,15 @@ def convert_to_numpy(x) -> np.ndarray:
     return np.asarray(x)
 
 
+def host_view(x) -> np.ndarray:
+    """A CPU tensor's own memory, without convert_to_numpy's copy (safe only to read at once,
+    as the weights writer does)."""
+    x = x.detach()
+    if x.dtype == torch.bfloat16:
+        x = x.float()
+    return x.numpy() if x.device.type == "cpu" else x.cpu().numpy()
+
+
 def copy(x):
     return x.detach().clone()
 
