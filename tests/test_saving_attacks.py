@@ -154,6 +154,17 @@ def lambda_bytecode(canary_path, name="payload"):
                        build_config={"input_shape": [None, 3]})
 
 
+def refused_with_peak(load, error=ValueError):
+    """(the `error` that `load` raises, the peak bytes Python allocated meanwhile)."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(error) as e:
+            load()
+        return e, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def refused(exc_info, *words):
     message = str(exc_info.value)
     assert "RecursionError" not in type(exc_info.value).__name__
@@ -564,13 +575,7 @@ def test_cve_2026_0897_huge_declared_shape_fails_fast(tmp_path):
         "0", shape=(3, 1 << 29), dtype="float32", chunks=(1, 1 << 16)))
     assert len(weights) < 1 << 20
     path = write_keras(tmp_path / "m.keras", json.loads(tiny_model().to_json()), weights)
-    tracemalloc.start()
-    try:
-        with pytest.raises(ValueError) as e:
-            nhanh.models.load_model(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    e, peak = refused_with_peak(lambda: nhanh.models.load_model(path))
     refused(e, "layers/dense/vars")
     assert peak < 64 << 20, f"peak {peak} bytes while refusing a declared 6 GiB dataset"
 
@@ -671,13 +676,7 @@ def test_huge_numbers_and_strings(tmp_path):
     with zipfile.ZipFile(huge, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("config.json", b'{"class_name": "' + b"A" * (65 << 20) + b'"}')
         zf.writestr("model.weights.h5", _empty_h5())
-    tracemalloc.start()
-    try:
-        with pytest.raises(ValueError) as e:
-            nhanh.models.load_model(huge)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    e, peak = refused_with_peak(lambda: nhanh.models.load_model(huge))
     refused(e, "config.json")
     assert peak < 32 << 20
 
@@ -691,13 +690,7 @@ def test_tiny_array_entries_declaring_huge_dtypes_are_refused(dtype, tmp_path):
     config_["compile_config"] = {"optimizer": "sgd", "loss": "mse", "loss_weights": {
         "class_name": "__numpy__", "config": {"value": [0, 0], "dtype": dtype}}}
     path = write_keras(tmp_path / "m.keras", config_, weights_bytes(tmp_path))
-    tracemalloc.start()
-    try:
-        with pytest.raises(UnsafeObjectError) as e:
-            nhanh.models.load_model(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    e, peak = refused_with_peak(lambda: nhanh.models.load_model(path), UnsafeObjectError)
     refused(e, repr(dtype), "bytes")
     assert peak < 16 << 20, f"peak {peak} bytes for an 80-byte array entry"
     small = {"class_name": "__numpy__", "config": {"value": [[1, 2]], "dtype": "float16"}}
@@ -755,18 +748,13 @@ def test_a_config_cannot_make_the_loader_allocate_without_bound(tmp_path):
     """A tiny file whose config declares a 40 GB Dense: refused when the first variable goes
     past what the file's weights could fill, before it is allocated."""
     import resource
-    import tracemalloc
 
     huge = sequential(layer_entry("Dense", {"units": 100_000, "name": "big"},
                                   build_config={"input_shape": [None, 100_000]}),
                       width=100_000)
     path = write_keras(tmp_path / "big.keras", huge)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    tracemalloc.start()
-    with pytest.raises(ValueError) as e:
-        nhanh.models.load_model(path)
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
+    e, peak = refused_with_peak(lambda: nhanh.models.load_model(path))
     refused(e, "config.json", "larger than its weights", "big/kernel")
     assert peak < 64 << 20
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 256 << 10  # KiB

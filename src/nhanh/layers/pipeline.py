@@ -85,13 +85,13 @@ class Pipeline(Layer):
 
     @classmethod
     def from_config(cls, config: dict) -> "Pipeline":
-        from nhanh.layers.wrappers import deserialize_layer
+        from nhanh.layers.serialization import deserialize
 
         layers = config.get("layers")
         if not isinstance(layers, (list, tuple)):
             raise ValueError("Pipeline: the config must hold a `layers` list of serialized "
                              f"layers, got layers={layers!r}.")
         config = dict(config)
-        config["layers"] = [la if isinstance(la, Layer) else deserialize_layer(la)
+        config["layers"] = [la if isinstance(la, Layer) else deserialize(la)
                             for la in layers]
         return cls(**config)

@@ -28,7 +28,7 @@ from nhanh import initializers, ops, regularizers, tree
 from nhanh.layers.layer import InputSpec, Layer, _accepts
 from nhanh.layers.rnn_cell import RecurrentCell
 from nhanh.variables import Variable
-from nhanh.layers.serialization import serialize
+from nhanh.layers.serialization import deserialize, serialize
 
 
 def _maybe(fn, value):
@@ -83,7 +83,7 @@ class RNN(Layer):
                  go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
                  zero_output_for_mask: bool = False, **kwargs):
         if isinstance(cell, dict):
-            cell = _deserialize_cell(cell)
+            cell = deserialize(cell)
         if isinstance(cell, (list, tuple)):
             from nhanh.layers.stacked_rnn_cells import StackedRNNCells
 
@@ -240,13 +240,6 @@ class RNN(Layer):
     def get_config(self) -> dict:
         return {**super().get_config(), **self._rnn_config(),
                 "cell": serialize(self.cell)}
-
-
-def _deserialize_cell(config: dict):
-    """A cell from its config dict (Keras's or nhanh's), through the saving whitelist."""
-    from nhanh.layers.serialization import deserialize
-
-    return deserialize(config)
 
 
 class CellRNN(RNN):

@@ -12,7 +12,7 @@ from typing import Any
 
 from nhanh import ops, tree
 from nhanh.layers.layer import Layer, _accepts
-from nhanh.layers.serialization import serialize
+from nhanh.layers.serialization import deserialize, serialize
 
 
 def _as_list(cell) -> bool:
@@ -109,9 +109,8 @@ class StackedRNNCells(Layer):
 
     @classmethod
     def from_config(cls, config: dict) -> "StackedRNNCells":
-        from nhanh.layers.rnn import _deserialize_cell
 
         config = dict(config)
-        cells = [c if isinstance(c, Layer) else _deserialize_cell(c)
+        cells = [c if isinstance(c, Layer) else deserialize(c)
                  for c in config.pop("cells")]
         return cls(cells, **config)

@@ -38,8 +38,8 @@ class Wrapper(Layer):
 
     @classmethod
     def from_config(cls, config: dict) -> "Wrapper":
-        from nhanh.layers.wrappers import deserialize_layer
+        from nhanh.layers.serialization import deserialize
 
         config = dict(config)
         layer = config.pop("layer")
-        return cls(layer if isinstance(layer, Layer) else deserialize_layer(layer), **config)
+        return cls(layer if isinstance(layer, Layer) else deserialize(layer), **config)

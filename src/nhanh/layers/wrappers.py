@@ -5,16 +5,9 @@ from __future__ import annotations
 from nhanh import ops
 from nhanh.layers.layer import InputSpec, Layer
 from nhanh.layers.rnn import CellRNN, check_rank
-from nhanh.layers.serialization import serialize
+from nhanh.layers.serialization import deserialize, serialize
 
 _MERGE_MODES = ("sum", "mul", "ave", "concat", None)
-
-
-def deserialize_layer(config: dict) -> Layer:
-    """A layer from its config dict (Keras's or nhanh's), through the saving whitelist."""
-    from nhanh.layers.serialization import deserialize
-
-    return deserialize(config)
 
 
 def _recreate(layer: Layer, **changes) -> Layer:
@@ -160,9 +153,9 @@ class Bidirectional(Layer):
     @classmethod
     def from_config(cls, config: dict) -> "Bidirectional":
         config = dict(config)
-        config["layer"] = deserialize_layer(config["layer"])
+        config["layer"] = deserialize(config["layer"])
         if config.get("backward_layer") is not None:
-            config["backward_layer"] = deserialize_layer(config["backward_layer"])
+            config["backward_layer"] = deserialize(config["backward_layer"])
         return cls(**config)
 
 
@@ -228,5 +221,5 @@ class TimeDistributed(Layer):
     @classmethod
     def from_config(cls, config: dict) -> "TimeDistributed":
         config = dict(config)
-        config["layer"] = deserialize_layer(config["layer"])
+        config["layer"] = deserialize(config["layer"])
         return cls(**config)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from nhanh.layers.input_layer import InputLayer
 from nhanh.layers.layer import Layer
+from nhanh.layers.serialization import deserialize
 from nhanh.layers.symbolic import SymbolicTensor
 from nhanh.models.model import Model
-from nhanh.models.serialization import deserialize_layer
 from nhanh.training import host_prefix
 
 
@@ -187,7 +187,7 @@ class Sequential(Model):
     def from_config(cls, config: dict) -> "Sequential":
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         for layer_config in config["layers"]:
-            model.add(deserialize_layer(layer_config), rebuild=False)
+            model.add(deserialize(layer_config), rebuild=False)
         if config.get("build_input_shape") is not None:
             model.build(config["build_input_shape"])
         else:

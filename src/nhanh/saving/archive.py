@@ -151,6 +151,16 @@ def write_archive(path: str | os.PathLike,
 
 # -- reading ---------------------------------------------------------------------------------
 
+def source_size(source) -> int:
+    """Bytes in a file given by path or as an open binary file (its position is kept)."""
+    if isinstance(source, (str, os.PathLike)):
+        return os.path.getsize(source)
+    position = source.tell()
+    size = source.seek(0, os.SEEK_END)
+    source.seek(position)
+    return size
+
+
 class ArchiveReader:
     """A `.keras` zip opened for reading, every member checked before any is read."""
 
@@ -167,20 +177,11 @@ class ArchiveReader:
             raise ValueError(f"{label}: not a readable zip archive (truncated, corrupt or not a "
                              f".keras file): {e}.") from None
         try:
-            self._infos = self._check(self._archive_size(source), max_member_bytes,
+            self._infos = self._check(source_size(source), max_member_bytes,
                                       max_total_bytes)
         except BaseException:
             self._zip.close()
             raise
-
-    @staticmethod
-    def _archive_size(source) -> int:
-        if isinstance(source, (str, os.PathLike)):
-            return os.path.getsize(source)
-        position = source.tell()
-        size = source.seek(0, os.SEEK_END)
-        source.seek(position)
-        return size
 
     def _refuse(self, name: str, why: str) -> ValueError:
         return ValueError(f"{self.label}: member {name!r} {why}; refusing the whole archive. "

@@ -45,6 +45,8 @@ from typing import Any, BinaryIO, Iterable
 import h5py
 import numpy as np
 
+from nhanh.saving.archive import source_size
+
 MAX_DEPTH = 64
 MAX_OBJECTS = 1_000_000
 SLACK_BYTES = 64 * 1024
@@ -136,7 +138,7 @@ class H5Reader:
         self._file = None
         self._datasets: dict[str, np.dtype] = {}  # dataset path -> dtype it holds
         self._vars: dict[str, list[str]] = {}  # object path -> dataset names in its vars group
-        size = self._size(source)
+        size = source_size(source)
         try:
             self._file = h5py.File(source, "r")
         except (OSError, ValueError, RuntimeError) as e:
@@ -151,15 +153,6 @@ class H5Reader:
             self.close()
             raise ValueError(f"{label}: the HDF5 file is corrupt or truncated ({e}). "
                              f"{_FIX}") from None
-
-    @staticmethod
-    def _size(source) -> int:
-        if isinstance(source, (str, os.PathLike)):
-            return os.path.getsize(source)
-        position = source.tell()
-        size = source.seek(0, os.SEEK_END)
-        source.seek(position)
-        return size
 
     def _refuse(self, path: str, why: str) -> ValueError:
         return _Refused(f"{self.label}: object {path!r} {why}; refusing the whole file. {_FIX}")
