@@ -14,8 +14,8 @@ from nhanh import keras_names
 pytestmark = pytest.mark.engine_independent
 
 # The toolkit's modules (callbacks, optimizers and schedules, losses, metrics, utils, datasets,
-# config, random, tree, backend, preprocessing, the top level). Applications, quantizers and
-# distribution are other work.
+# config, random, tree, backend, preprocessing, the top level, distribution). Applications and
+# quantizers are other work.
 TOOLKIT = ["keras", "keras.backend", "keras.callbacks", "keras.config", "keras.losses",
            "keras.metrics", "keras.optimizers", "keras.optimizers.legacy",
            "keras.optimizers.schedules", "keras.random", "keras.tree", "keras.utils",
@@ -24,7 +24,7 @@ TOOLKIT = ["keras", "keras.backend", "keras.callbacks", "keras.config", "keras.l
            "keras.datasets.cifar100", "keras.datasets.fashion_mnist", "keras.datasets.imdb",
            "keras.datasets.mnist", "keras.datasets.reuters", "keras.preprocessing",
            "keras.preprocessing.image", "keras.preprocessing.sequence", "keras.models",
-           "keras.saving", "keras.export"]
+           "keras.saving", "keras.export", "keras.distribution"]
 # What goes inside a model: layers, ops, activations, initializers, dtype policies, mixed
 # precision, and the image layers' bounding-box and drawing helpers.
 LAYERS_AND_OPS = ["keras.layers", "keras.ops", "keras.ops.numpy", "keras.ops.nn",
@@ -39,7 +39,6 @@ _QUANTIZATION = "quantization is outside the current issues"
 LEFT_OUT = {
     "keras.applications": "pretrained architectures need downloadable weights; not planned yet",
     "keras.distillation": "knowledge distillation (Keras 3.12+) is outside the current issues",
-    "keras.distribution": "the distribution work owns it",
     "keras.export.ExportArchive": "builds TensorFlow SavedModels (TF only); nhanh exports with "
                                   "model.export to ONNX, jax.export and torch.export",
     "keras.legacy": _LEGACY,

@@ -5,6 +5,7 @@ from nhanh import (
     callbacks,
     config,
     constraints,
+    distribution,
     initializers,
     layers,
     losses,
@@ -45,7 +46,7 @@ def version() -> str:
 __all__ = ["DTypePolicy", "FloatDTypePolicy", "Function", "Initializer", "Input", "InputSpec", "KerasTensor", "Layer", "Loss",
            "Metric", "Model", "Operation", "Optimizer", "Regularizer", "RematScope",
            "Sequential", "StatelessScope", "SymbolicScope", "Variable", "activations",
-           "as_keras", "callbacks", "config", "constraints", "device", "dtype_policies", "initializers", "layers",
+           "as_keras", "callbacks", "config", "constraints", "device", "distribution", "dtype_policies", "initializers", "layers",
            "losses", "metrics", "mixed_precision", "models", "name_scope", "ops", "optimizers", "random",
            "regularizers", "remat", "saving", "tree", "utils", "version", "visualization"]
 

@@ -30,6 +30,7 @@ import threading
 import numpy as np
 
 from nhanh import backend as _backend
+from nhanh.distribution import placement
 
 
 class _ThreadScopes(threading.local):
@@ -200,10 +201,15 @@ class Variable:
         autocast: Whether reads inside a mixed-precision layer's call() give the value cast to
             the layer's compute dtype (see `set_autocast_dtype`); off for statistics that must
             stay float32 (batch-norm moving averages).
+        layout: A `nhanh.distribution.TensorLayout` for this variable under a distribution
+            (default: the distribution's choice by path; an optimizer's slot takes its
+            variable's).
+        path: Keras's path ('sequential/dense/kernel'); default: the open name scopes + name.
     """
 
     def __init__(self, initializer, shape=None, dtype=None, trainable=True, name="variable",
-                 regularizer=None, constraint=None, autocast: bool = True):
+                 regularizer=None, constraint=None, autocast: bool = True, *,
+                 layout=None, path: str | None = None):
         from nhanh import config
 
         if not all(scope.allows_new_variables for scope in _thread.stack):
@@ -218,16 +224,25 @@ class Variable:
         self.name = name
         from nhanh.scopes import scoped_path  # Keras's path: open name_scopes + name
 
-        self.path = scoped_path(name)
+        self.path = path if path is not None else scoped_path(name)
         self.trainable = trainable
         self.regularizer = regularizer
         self.constraint = constraint
         self.autocast = autocast
         self.dtype = self._backend.standardize_dtype(dtype) if dtype else config.floatx()
+        layout = None if shape is None and callable(initializer) else placement.variable_layout(
+            self.path, tuple(shape if shape is not None else np.shape(initializer)), layout)
+        self._layout = layout  # as Keras: the layout chosen when it was made, kept for good
         with self._backend.eager_scope():
-            value = initializer(tuple(shape), dtype=self.dtype) if callable(initializer) \
-                else initializer
-            value = self._backend.convert_to_tensor(value, self.dtype)
+            if layout is not None and callable(initializer):  # made directly in its shards
+                value = placement.make_value(lambda: self._backend.convert_to_tensor(
+                    initializer(tuple(shape), dtype=self.dtype), self.dtype), layout)
+            else:
+                value = initializer(tuple(shape), dtype=self.dtype) if callable(initializer) \
+                    else initializer
+                value = self._backend.convert_to_tensor(value, self.dtype)
+                if layout is not None:
+                    value = placement.place_value(value, layout)
         if shape is not None and tuple(value.shape) != tuple(shape):
             raise ValueError(f"Variable {name!r}: initial value has shape {tuple(value.shape)}, "
                              f"expected {tuple(shape)}.")
@@ -256,11 +271,15 @@ class Variable:
         return len(self._value.shape)
 
     def assign(self, value) -> None:
-        converted = self._backend.convert_to_tensor(value, self.dtype)
+        stack = _thread.stack  # (outside a step, a value spread over devices stays spread)
+        converted = None if stack else placement.place_as(value, self._value, self.dtype)
+        if converted is None:
+            converted = self._backend.convert_to_tensor(value, self.dtype)
+        elif self._backend.dtype_of(converted) != self.dtype:
+            converted = self._backend.cast(converted, self.dtype)
         if tuple(converted.shape) != self.shape:
             raise ValueError(f"Cannot assign a value of shape {tuple(converted.shape)} to "
                              f"variable {self.name!r} of shape {self.shape}.")
-        stack = _thread.stack
         if stack:
             stack[-1].assigned[self] = converted
         else:

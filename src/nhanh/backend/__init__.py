@@ -57,6 +57,12 @@ CONTRACT: dict[str, str] = {
     "update_rules": "dict: optimizer rule name ('sgd', 'adam', ...) -> an in-place multi-tensor"
     " update (see backend/torch/update_rules.py); empty where the compiler fuses the"
     " optimizers' own update_step (JAX)",
+    "distribution": "module: placement (list_devices, to_backend_mesh, to_backend_layout,"
+    " distribute_value, create, sharding_of, place_like, process_local, to_host,"
+    " num_processes, process_id, initialize, MORE_DEVICES, PROCESS_PER_DEVICE) and a step's"
+    " hooks for a batch split over processes (begin_step, step_is_split, synchronize,"
+    " reduce_gradients, metrics_before, reduce_metric_updates, sum_over_replicas,"
+    " gather_outputs: identities on JAX, where XLA inserts the collectives)",
     # --- numpy-style ops: same names and meaning as numpy ---
     "numpy": "module of numpy-style functions; see NUMPY_OPS",
     # --- neural-network ops ---

@@ -26,6 +26,7 @@ import shutil
 import numpy as np
 
 from nhanh.callbacks.callback import Callback
+from nhanh.distribution import placement
 from nhanh.callbacks.history import History
 
 _METADATA = "training_metadata.json"
@@ -159,12 +160,15 @@ class BackupAndRestore(Callback):
         _write_atomically(self._metadata_path, json.dumps(
             {"epoch": epoch, "batch": step, "checkpoints": self._saved}))
         kept = {e["weights"] for e in self._saved}
+        if not placement.writes_files():  # (another process's files; process 0 keeps them)
+            return
         for file in os.listdir(self.backup_dir):
             if _WEIGHTS.match(file) and file not in kept:
                 os.remove(os.path.join(self.backup_dir, file))
 
     def on_train_end(self, logs=None):
-        if self.delete_checkpoint and os.path.exists(self.backup_dir):
+        if self.delete_checkpoint and os.path.exists(self.backup_dir) and \
+                placement.writes_files():
             shutil.rmtree(self.backup_dir)
 
 

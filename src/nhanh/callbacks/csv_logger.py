@@ -16,6 +16,7 @@ import os
 import numpy as np
 
 from nhanh.callbacks.callback import Callback
+from nhanh.distribution import placement
 
 
 def _cell(value):
@@ -59,7 +60,9 @@ class CSVLogger(Callback):
         else:
             self.append_header = True
         self._close()
-        self.csv_file = open(self.filename, "a" if self.append else "w", newline="")
+        # In a multi-process run, process 0 writes the log; the others write nowhere.
+        target = self.filename if placement.writes_files() else os.devnull
+        self.csv_file = open(target, "a" if self.append else "w", newline="")
         self.keys, self.writer = None, None
 
     def on_epoch_end(self, epoch, logs=None):

@@ -37,6 +37,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import tempfile
 import time
 import warnings
 
@@ -45,6 +46,7 @@ import numpy as np
 from nhanh import backend as _backend
 from nhanh import config, ops
 from nhanh.callbacks.callback import Callback
+from nhanh.distribution import placement
 
 _INSTALL = "pip install tensorboardX"
 
@@ -220,7 +222,10 @@ class TensorBoard(Callback):
     # --- writers ---------------------------------------------------------------------------
     def _writer(self, run: str):
         if run not in self._writers:
-            self._writers[run] = self._writer_class(logdir=os.path.join(self.log_dir, run))
+            if not placement.writes_files():  # process 0 writes the logs of a multi-process run
+                self._discarded = getattr(self, "_discarded", None) or tempfile.mkdtemp()
+            root = self.log_dir if placement.writes_files() else self._discarded
+            self._writers[run] = self._writer_class(logdir=os.path.join(root, run))
         return self._writers[run]
 
     def _close_writers(self) -> None:

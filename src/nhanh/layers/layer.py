@@ -15,6 +15,7 @@ from nhanh import initializers, naming, ops
 from nhanh import constraints as _constraints
 from nhanh import regularizers as _regularizers
 from nhanh import gradient_checkpointing as _remat
+from nhanh import scopes as _scopes
 from nhanh.dtype_policies import layer_dtypes as _dtypes
 from nhanh.layers import symbolic
 from nhanh.random import SeedGenerator
@@ -150,13 +151,16 @@ class Layer(_dtypes.LayerDTypes):
         self._remat_mode = _remat.get_current_remat_mode()
 
     def __init_subclass__(cls, **kwargs):
-        """A subclass's build() marks the layer built, however it is called (as in Keras)."""
+        """A subclass's build() marks the layer built, however it is called, and runs in the
+        layer's name scope (the paths of the Variables it makes start with its name), as in
+        Keras."""
         super().__init_subclass__(**kwargs)
         build = cls.__dict__.get("build")
         if build is not None and not getattr(build, "_marks_built", False):
             @functools.wraps(build)
             def wrapped(self, input_shape=None, *args, **kw):
-                build(self, input_shape, *args, **kw)
+                with _scopes.name_scope(self.name, caller=self):
+                    build(self, input_shape, *args, **kw)
                 if self._build_input_shape is None and input_shape is not None:
                     self._build_input_shape = tuple(input_shape) if symbolic.is_shape(
                         tuple(input_shape)) else input_shape
@@ -197,10 +201,13 @@ class Layer(_dtypes.LayerDTypes):
             initializer = "glorot_uniform" if floating else "zeros"
         if skipping_initializers():  # (load_model: the file's values replace them all)
             initializer = "zeros"
+        with _scopes.name_scope(self.name, caller=self):  # Keras's path: outer/layer/name
+            path = _scopes.scoped_path(name or "variable")
         variable = Variable(initializers.get(initializer), shape=shape, dtype=dtype,
                             trainable=trainable, name=f"{self.name}/{name or 'variable'}",
                             regularizer=_regularizers.get(regularizer),
-                            constraint=_constraints.get(constraint), autocast=autocast)
+                            constraint=_constraints.get(constraint), autocast=autocast,
+                            path=path)
         self._own_weights.append(variable)
         return variable
 
@@ -306,7 +313,15 @@ class Layer(_dtypes.LayerDTypes):
             self._build_input_shape = shape
             self.built = True
 
-    def __call__(self, inputs, *args, training: bool | None = None, mask=None, **kwargs):
+    def __call__(self, inputs, *args, **kwargs):
+        if self.built:
+            return self._call(inputs, *args, **kwargs)
+        # The first call builds this layer, and perhaps layers it holds: their Variables'
+        # paths start with this layer's name, as in Keras ('my_model/dense/kernel').
+        with _scopes.name_scope(self.name, caller=self):
+            return self._call(inputs, *args, **kwargs)
+
+    def _call(self, inputs, *args, training: bool | None = None, mask=None, **kwargs):
         if symbolic.is_symbolic((inputs, args, kwargs)):
             return self._symbolic_call(inputs, args, kwargs)
         inputs, args, kwargs = _dtypes.convert_call_args(self, inputs, args, kwargs, _to_tensors)

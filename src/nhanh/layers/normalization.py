@@ -12,6 +12,7 @@ import warnings
 from typing import Any, Sequence
 
 from nhanh import config, constraints, initializers, ops, regularizers
+from nhanh.distribution import placement
 from nhanh.layers.layer import InputSpec, Layer
 
 Axis = int | Sequence[int]
@@ -230,17 +231,21 @@ class BatchNormalization(_AffineNormalization):
         """The batch mean and (biased) variance per feature, over unmasked positions only."""
         axes = self._reduction_axes
         if mask is None:
-            return ops.mean(x, axis=axes), ops.var(x, axis=axes)
-        if ops.ndim(mask) != ops.ndim(x) - 1:
-            raise ValueError(
-                f"Layer {self.name!r} (BatchNormalization): the mask must have one axis less than "
-                f"the inputs (one flag per feature vector), but received mask shape "
-                f"{ops.shape(mask)} for inputs of shape {ops.shape(x)}.")
-        keep = ops.broadcast_to(ops.expand_dims(ops.cast(mask, "bool"), -1), ops.shape(x))
-        weight = ops.cast(keep, ops.dtype(x))
-        count = ops.sum(weight, axis=axes, keepdims=True) + config.epsilon()
-        mean = ops.sum(x * weight, axis=axes, keepdims=True) / count
-        variance = ops.sum(ops.square(x - mean) * weight, axis=axes, keepdims=True) / count
+            if not placement.batch_split_over_processes():
+                return ops.mean(x, axis=axes), ops.var(x, axis=axes)
+            weight = ops.ones_like(x)  # (below: sums over every process's rows)
+        else:
+            if ops.ndim(mask) != ops.ndim(x) - 1:
+                raise ValueError(
+                    f"Layer {self.name!r} (BatchNormalization): the mask must have one axis "
+                    f"less than the inputs (one flag per feature vector), but received mask "
+                    f"shape {ops.shape(mask)} for inputs of shape {ops.shape(x)}.")
+            keep = ops.broadcast_to(ops.expand_dims(ops.cast(mask, "bool"), -1), ops.shape(x))
+            weight = ops.cast(keep, ops.dtype(x))
+        total = placement.sum_over_replicas  # the global batch's sums when it is split
+        count = total(ops.sum(weight, axis=axes, keepdims=True)) + config.epsilon()
+        mean = total(ops.sum(x * weight, axis=axes, keepdims=True)) / count
+        variance = total(ops.sum(ops.square(x - mean) * weight, axis=axes, keepdims=True)) / count
         dim = self.moving_mean.shape
         return ops.reshape(mean, dim), ops.reshape(variance, dim)
 

@@ -29,6 +29,7 @@ import numpy as np
 
 from nhanh import backend as _backend
 from nhanh import config, ops
+from nhanh.distribution import placement
 from nhanh.optimizers import clipping
 from nhanh.optimizers import schedules as _schedules
 from nhanh.optimizers.schedules import LearningRateSchedule
@@ -290,9 +291,9 @@ class Optimizer:
                     tuple(self.slot_shape(n, v))
                 initial = 0.0 if n in ("average", "gradient_accumulator") else \
                     self.slot_initial_value(n)
-                self._slots[v][n] = Variable(ops.full(shape, initial, dtype=v.dtype),
-                                             dtype=v.dtype, trainable=False,
-                                             name=f"{v.name}_{n}")
+                self._slots[v][n] = Variable(  # laid out like v under a distribution
+                    ops.full(shape, initial, dtype=v.dtype), dtype=v.dtype, trainable=False,
+                    name=f"{v.name}_{n}", layout=v._layout if shape == v.shape else None)
             self._model_variables.append(v)
         if first:
             self.build_extra(variables)
@@ -393,6 +394,7 @@ class Optimizer:
             grads.append(g)
         variables = [v for _, v in pairs]
         self.build(variables)
+        grads = placement.reduce_gradients(grads)  # (PyTorch, data split over processes)
         if self.loss_scale_factor is not None:
             grads = [g / ops.cast(self.loss_scale_factor, ops.dtype(g)) for g in grads]
         learning_rate = self._current_learning_rate()

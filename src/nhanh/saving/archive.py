@@ -36,6 +36,8 @@ import zipfile
 import zlib
 from typing import BinaryIO, Iterator
 
+from nhanh.distribution import placement
+
 CHUNK = 1 << 20
 MAX_MEMBERS = 65_536
 MAX_MEMBER_BYTES = 1 << 36  # 64 GiB
@@ -72,8 +74,15 @@ def atomic_write(path: str | os.PathLike) -> Iterator[str]:
     """Yield a temporary path beside `path`; on success it is fsynced and renamed onto `path`.
 
     On an exception the temporary file is removed and any previous `path` is left untouched.
+    In a multi-process run, only process 0 writes `path`: the others write to a private
+    temporary file that is then deleted (they must still read every variable, since reading
+    a variable split over processes is a collective operation all of them join).
     """
     path = os.fspath(path)
+    if not placement.writes_files():
+        with tempfile.TemporaryDirectory() as folder:
+            yield os.path.join(folder, os.path.basename(path))
+        return
     temp = _temp_name(path)
     # Created here (O_EXCL, mode 0o666 less the umask) so it gets normal permissions.
     os.close(os.open(temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))

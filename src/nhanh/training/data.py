@@ -12,6 +12,7 @@ import numpy as np
 
 from nhanh import backend as _backend
 from nhanh import config, ops
+from nhanh.distribution import placement
 from nhanh.training import host_prefix
 
 DEVICE_SHARE = 0.5  # of the device's free memory that in-memory data may take
@@ -210,7 +211,7 @@ class ArrayData:
 
     def step_inputs(self, x_only: bool = False):
         """(x, y, sample_weight), or x alone, in the form a step takes a host batch."""
-        convert = _backend.get().batch_input
+        convert = placement.batch_input
         x = self.x
         if isinstance(x, host_prefix.HostRows):
             x = _as_arrays(x.encode(), "x")
@@ -222,9 +223,10 @@ class ArrayData:
     def on_device(self) -> tuple:
         """(x, y, sample_weight) as backend arrays, transferred once and then reused."""
         if getattr(self, "_device", None) is None:
-            self._device = (_map(self.x, ops.convert_to_tensor), _map(self.y, ops.convert_to_tensor),
-                            None if self.sample_weight is None
-                            else ops.convert_to_tensor(self.sample_weight))
+            convert = ops.convert_to_tensor if placement.distribution() is None else \
+                placement.resident  # a copy on each device of the distribution's mesh
+            self._device = (_map(self.x, convert), _map(self.y, convert),
+                            None if self.sample_weight is None else convert(self.sample_weight))
         return self._device
 
     def feature_shapes(self):

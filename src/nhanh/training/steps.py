@@ -31,6 +31,7 @@ import logging
 
 from nhanh import backend as _backend
 from nhanh import ops
+from nhanh.distribution import placement
 from nhanh.training.data import slice_rows, take_rows
 from nhanh.training.step_api import takes_state
 from nhanh.variables import StatelessScope, Variable
@@ -54,10 +55,16 @@ class Steps:
         self.model = model
         self.trainable = list(model.trainable_variables)
         self.non_trainable = _unique(model.non_trainable_variables + model.state_variables)
+        placement.adopt_layouts(self.trainable + self.non_trainable, None)
         model.optimizer.build(self.trainable)
+        placement.adopt_layouts((), model.optimizer)
         self.optimizer = list(model.optimizer.variables)
         self.metrics = [v for m in model.metrics for v in m.variables]
         self.seeds = _seed_states(model, self.non_trainable)
+        # Under a distribution, where each Variable's value lives (a model built before the
+        # distribution was set is laid out here, before its first step).
+        self.placement = placement.StatePlacement(
+            [v for group in self.groups() for v in group])
         self.key = Steps.key_of(model)
         self.forms = step_forms(model)
         self.log_names = [m.name for m in model.metrics]  # the order _results gives
@@ -98,7 +105,7 @@ class Steps:
         """Identity of the state lists; a change (a layer frozen, a new compile) needs new steps."""
         return (id(model.optimizer), tuple(id(v) for v in model.trainable_variables),
                 tuple(id(v) for v in model.non_trainable_variables),
-                tuple(id(m) for m in model.metrics))
+                tuple(id(m) for m in model.metrics), placement.key())
 
     def _counted(self, kind: str, fn):
         """fn, counting and logging each call: the engine calls it only when it compiles.
@@ -122,7 +129,8 @@ class Steps:
         a shared array) is copied first, once. Buffers the steps returned, and buffers a
         Variable made itself from host data (metric resets each epoch), are taken as they are."""
         taken: set[int] = set()
-        return tuple([self._own(v, taken) for v in group] for group in self.groups())
+        return self.placement.place_state(self.groups(), tuple(
+            [self._own(v, taken) for v in group] for group in self.groups()))
 
     def _own(self, variable: Variable, taken: set[int]):
         """The Variable's buffer, copied first unless the steps may donate it: one that came
@@ -154,15 +162,16 @@ class Steps:
         """What evaluation carries from batch to batch: the metrics' state, then the seed
         generators' (so each batch, and each evaluate(), draws anew, as in Keras). The seeds
         are copies: this state is donated, and the weights passed beside it hold them too."""
-        copy = _backend.get().copy
-        return [v._value for v in self.metrics] + [copy(v._value) for v in self.seeds]
+        copy, carried = _backend.get().copy, self.metrics + self.seeds
+        return self.placement.place(carried, [v._value for v in self.metrics] +
+                                    [copy(v._value) for v in self.seeds])
 
     def scatter_metrics(self, values) -> None:
         for v, value in zip(self.metrics + self.seeds, values):
             v._value, v._unshared = value, False
 
     def gather_seeds(self) -> list:
-        return [v._value for v in self.seeds]
+        return self.placement.place(self.seeds, [v._value for v in self.seeds])
 
     def scatter_seeds(self, values) -> None:
         for v, value in zip(self.seeds, values):
@@ -181,6 +190,8 @@ class Steps:
         return list(logs.values())
 
     def _train(self, state, data):
+        data = placement.constrain_batch(data)
+        metrics_before = placement.metrics_before(state[3])
         with self._scope(state) as scope:
             if self.forms["train"] == "state":  # Keras's JAX form: the state in, the state out
                 logs, new_state = self.model.train_step(tuple(list(g) for g in state),
@@ -189,8 +200,12 @@ class Steps:
             else:
                 logs = self.model.train_step(_pack(data))
                 new_state = tuple([scope.get(v) for v in group] for group in self.groups())
+        if metrics_before is not None:  # the processes' updates summed, and the logs anew
+            new_state = (*new_state[:3], placement.reduce_metric_updates(metrics_before,
+                                                                         new_state[3]))
+            logs = self._global_logs(logs, new_state[3])
         self.model._clear_call_losses()
-        return new_state, self._logs(logs)
+        return self.placement.place_state(self.groups(), new_state), self._logs(logs)
 
     def _train_rows(self, state, arrays, rows):
         return self._train(state, take_rows(arrays, rows))
@@ -206,7 +221,9 @@ class Steps:
         return tuple([v._value for v in group] for group in self.groups()), self._logs(logs)
 
     def _test(self, metric_state, weights, data):
-        carried = self.metrics + self.seeds
+        carried, data = self.metrics + self.seeds, placement.constrain_batch(data)
+        n = len(self.metrics)
+        metrics_before = placement.metrics_before(metric_state[:n])
         mapping = dict(zip(self.trainable + self.non_trainable, weights))
         mapping.update(zip(carried, metric_state))
         with StatelessScope(mapping) as scope:
@@ -221,8 +238,18 @@ class Steps:
             else:
                 logs = self.model.test_step(_pack(data))
                 new_metrics = [scope.get(v) for v in carried]
+        if metrics_before is not None:
+            new_metrics = placement.reduce_metric_updates(metrics_before, new_metrics[:n]) + \
+                new_metrics[n:]
+            logs = self._global_logs(logs, new_metrics[:n])
         self.model._clear_call_losses()
-        return new_metrics, self._logs(logs)
+        return self.placement.place(carried, new_metrics), self._logs(logs)
+
+    def _global_logs(self, logs: dict, metric_values: list) -> dict:
+        """A split step's logs with each metric's result read from the accumulators summed
+        over processes (the step computed them from its own rows only)."""
+        names = [m.name for m in self.model.metrics]
+        return {**logs, **dict(zip(names, self._results(metric_values)))}
 
     def _seeds_among(self, non_trainable: list) -> list:
         """The seed generators' states among values in the order of `self.non_trainable`."""
@@ -233,6 +260,7 @@ class Steps:
         """(outputs, the seed generators' new states): each batch draws anew."""
         mapping = dict(zip(self.trainable + self.non_trainable, weights))
         mapping.update(zip(self.seeds, seeds))
+        x = placement.constrain_batch(x)
         with StatelessScope(mapping) as scope:
             form = self.forms["predict"]
             if form == "state":
@@ -240,17 +268,17 @@ class Steps:
                 given = (list(weights[:n]), list(weights[n:]))
                 out, non_trainable = self.model.predict_step(given, (x,))
                 _check_state((None, non_trainable), given, "predict_step", _PREDICT_STATE)
-                return out, self._seeds_among(list(non_trainable))
+                return placement.gather_outputs(out), self._seeds_among(list(non_trainable))
             out = self.model.predict_step((x,)) if form == "data" else \
                 self.model(x, training=False)
-            return out, [scope.get(v) for v in self.seeds]
+            return placement.gather_outputs(out), [scope.get(v) for v in self.seeds]
 
     def weights(self) -> list:
-        out = []
-        for v in self.trainable + self.non_trainable:
+        out, variables = [], self.trainable + self.non_trainable
+        for v in variables:
             view = _view(v)
             out.append(v._value if view is None else view)
-        return out
+        return self.placement.place(variables, out)
 
     # --- loops of steps over device-resident data ------------------------------------------
     def _results(self, metric_values) -> list:
@@ -267,7 +295,9 @@ class Steps:
             batch = take_rows(arrays, ops.slice(order, (i * batch_size,), (batch_size,)))
             return self.train(state, batch)[0]
 
-        state = ops.fori_loop(start, start + count, body, state)
+        state = ops.fori_loop(start, start + count, body, self.placement.place_state(
+            self.groups(), state))
+        state = self.placement.place_state(self.groups(), state)  # (the loop's carry too)
         return state, self._results(state[3])
 
     def _test_loop(self, batch_size, metric_state, weights, arrays, start, count):

@@ -15,6 +15,7 @@ from nhanh import ops
 from nhanh import optimizers as _optimizers
 from nhanh import random as _random
 from nhanh.callbacks import CallbackList, History, ProgbarLogger
+from nhanh.distribution import placement
 from nhanh.training import host_prefix, loops, progress, resume
 from nhanh.training.adapters import batch_source, closes_sources
 from nhanh.training.compile_config import CompileConfig
@@ -26,11 +27,12 @@ from nhanh.training.target_checks import check_sparse_labels
 
 
 def _check_verbose(verbose) -> int:
-    if verbose == "auto":
-        return 1
-    if verbose not in (0, 1, 2) or isinstance(verbose, bool):
+    """The verbosity; 0 on processes other than 0 of a multi-process run (one bar per run)."""
+    if verbose not in (0, 1, 2, "auto") or isinstance(verbose, bool):
         raise ValueError(f"verbose must be 0, 1, 2 or 'auto', got {verbose!r}.")
-    return int(verbose)
+    if not placement.writes_files():
+        return 0
+    return 1 if verbose == "auto" else int(verbose)
 
 
 def _check_positive_int(value, name: str, allow_none: bool = True):
@@ -243,6 +245,8 @@ class Trainer(StepAPI):
         self._assert_compiled("fit")
         verbose = _check_verbose(verbose)
         batch_size = _check_positive_int(batch_size, "batch_size") or 32
+        if not is_batch_source(x):  # (a source's batches are its own; see placement.py)
+            placement.check_batch_size(batch_size)
         epochs = _check_positive_int(epochs, "epochs")
         steps_per_epoch = _check_positive_int(steps_per_epoch, "steps_per_epoch")
         # Debugging caps (nhanh.config.set_max_epochs / set_max_steps_per_epoch), as Keras.
@@ -371,6 +375,8 @@ class Trainer(StepAPI):
         self._assert_compiled("evaluate")
         verbose = _check_verbose(verbose)
         batch_size = _check_positive_int(batch_size, "batch_size") or 32
+        if not is_batch_source(x):  # (a source's batches are its own; see placement.py)
+            placement.check_batch_size(batch_size)
         data = _data(x, y, sample_weight, None, "x")
         logs = self._evaluate_data(data, batch_size, steps, verbose, callbacks)
         return self._format_result(logs, return_dict)
@@ -412,6 +418,8 @@ class Trainer(StepAPI):
         """Model outputs for x, as numpy arrays, computed batch by batch."""
         verbose = _check_verbose(verbose)
         batch_size = _check_positive_int(batch_size, "batch_size") or 32
+        if not is_batch_source(x):  # (a source's batches are its own; see placement.py)
+            placement.check_batch_size(batch_size)
         data = _data(x, None, None, None, "x")
         compiled = self._prepare_predict(data)
         num_steps = _num_steps(data, batch_size, steps)
@@ -475,6 +483,7 @@ class _PredictOnly(Steps):
         self.trainable = list(model.trainable_variables)
         self.non_trainable = _unique(model.non_trainable_variables + model.state_variables)
         self.seeds = _seed_states(model, self.non_trainable)
+        self.placement = placement.StatePlacement(self.trainable + self.non_trainable)
         self.forms = step_forms(model)
         self.key = _PredictOnly.key_of(model)
         self.trace_counts = {"predict": 0, "predict_loop": 0}
@@ -486,14 +495,15 @@ class _PredictOnly(Steps):
     @staticmethod
     def key_of(model) -> tuple:
         return (tuple(id(v) for v in model.trainable_variables),
-                tuple(id(v) for v in model.non_trainable_variables))
+                tuple(id(v) for v in model.non_trainable_variables), placement.key())
 
 
 def _on_device(data, per_batch: bool) -> bool:
     """In-memory data goes to the device whole when it fits there, and when it pays: the
     fused loops need it; step by step, copying it all first (JAX, even on a CPU) costs more
     than moving each batch as it is needed."""
-    if not isinstance(data, ArrayData) or not data.fits_on_device():
+    if not isinstance(data, ArrayData) or not data.fits_on_device() or \
+            placement.data_is_process_local():  # (each process's own rows: batch by batch)
         return False
     return not per_batch or not _backend.get().transfer_copies()
 

@@ -1,6 +1,7 @@
 """JAX engine: jax.numpy ops, jax.grad, jax.jit with buffer donation."""
 
-from nhanh.backend.jax import control, conv, fft, image, linalg, nn, numpy, random, rnn
+from nhanh.backend.jax import (control, conv, distribution, fft, image, linalg, nn, numpy,
+                               random, rnn)
 from nhanh.backend.jax.placement import device_scope, remat
 from nhanh.backend.jax.core import (
     NAME,

@@ -38,17 +38,22 @@ def eager_scope():
 
 
 def convert_to_numpy(x) -> np.ndarray:
+    if isinstance(x, jax.Array) and not x.is_fully_addressable:  # spans several processes
+        from nhanh.backend.jax.distribution import to_host
+
+        return to_host(x)
     return np.asarray(x)
 
 
 def host_view(x) -> np.ndarray:
     """A CPU array's own buffer (np.asarray does not copy it); other devices copy."""
-    return np.asarray(x)
+    return convert_to_numpy(x)
 
 
 def copy(x):
-    if _DEVICE_PUT_MAY_ALIAS:
-        return jax.device_put(x, may_alias=False)  # a buffer copy, no program to compile
+    if _DEVICE_PUT_MAY_ALIAS:  # a buffer copy, no program to compile
+        return jax.device_put(x, None if x.is_fully_addressable else x.sharding,
+                              may_alias=False)
     return jnp.array(x, copy=True)
 
 

@@ -1,7 +1,8 @@
 """PyTorch engine: tensors, torch.autograd, steps captured as graphs (optionally through
 torch.compile), optimizer updates in place."""
 
-from nhanh.backend.torch import control, conv, fft, image, linalg, nn, numpy, random, rnn
+from nhanh.backend.torch import (control, conv, distribution, fft, image, linalg, nn, numpy,
+                                 random, rnn)
 from nhanh.backend.torch.placement import device_scope, remat
 from nhanh.backend.torch.module_integration import TorchFormStep, new_layer
 from nhanh.backend.torch.update_rules import RULES as update_rules
