@@ -383,7 +383,14 @@ class IndexLookup(HostLayer):
 
     def load_own_variables(self, store) -> None:
         if self.output_mode == "tf_idf" and "idf_weights" in store:
-            self.idf_weights = np.asarray(store["idf_weights"], dtype=config.floatx())
+            weights = np.asarray(store["idf_weights"], dtype=config.floatx())
+            size = self.vocabulary_size()
+            learned = self.get_vocabulary(include_special_tokens=False)  # (else: assets next)
+            if len(learned) and weights.shape != (size,):
+                raise ValueError(f"{type(self).__name__} {self.name!r}: the file holds "
+                                 f"{weights.shape} idf weights for a vocabulary of {size} "
+                                 "tokens; it was saved from another vocabulary.")
+            self.idf_weights = weights
 
     def save_assets(self, dir_path: str) -> None:
         """Write the learned vocabulary (with special tokens) to `vocabulary.txt`."""

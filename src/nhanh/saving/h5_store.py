@@ -95,8 +95,10 @@ class H5Writer:
     def __init__(self, target: str | os.PathLike | BinaryIO):
         self._file = h5py.File(target, "w")
 
-    def write_vars(self, path: str, arrays: Iterable[Any], name: str | None = None) -> None:
-        """Create group `<path>/vars` (attribute `name`) with datasets "0", "1", ...
+    def write_vars(self, path: str, arrays: Iterable[Any] | dict, name: str | None = None) -> None:
+        """Create group `<path>/vars` (attribute `name`) with datasets "0", "1", ... (or, for a
+        dict, one dataset per key: what a layer's save_own_variables stores, as Keras's
+        lookup layers store "idf_weights").
 
         Each array is converted with `np.asarray` just before it is written, so a lazy iterable
         keeps peak memory at one variable.
@@ -109,7 +111,8 @@ class H5Writer:
         group = self._file.create_group(gpath)
         if name is not None:
             group.attrs["name"] = name
-        for i, value in enumerate(arrays):
+        items = arrays.items() if isinstance(arrays, dict) else enumerate(arrays)
+        for i, value in items:
             array = np.asarray(value)
             if array.dtype.name == "bfloat16":
                 dataset = group.create_dataset(str(i), data=array)
@@ -290,12 +293,25 @@ class H5Reader:
                              f"{sorted(names)}; Keras's layout names them '0'..'{n - 1}'. {_FIX}")
         return n
 
-    def check(self, path: str, index: int, shape: tuple, dtype: str, what: str) -> None:
+    def names(self, path: str) -> list[str]:
+        """The names of the datasets saved for the object at `path`."""
+        return sorted(self._vars.get(path, ()))
+
+    def read_named(self, path: str, name: str, dtype: str, what: str) -> np.ndarray:
+        """Dataset `name` of `path` whatever its shape (a layer's own store, checked by the
+        layer), converted safely to `dtype`."""
+        if name not in self._vars.get(path, ()):
+            raise ValueError(f"{self.label}: {what}: no dataset "
+                             f"{_vars_group(path) + '/' + name!r} in the file.")
+        dataset = self._file[f"{_vars_group(path)}/{name}"]
+        return self.read(path, name, dataset.shape, dtype, what)
+
+    def check(self, path: str, index: int | str, shape: tuple, dtype: str, what: str) -> None:
         """`read`'s shape and dtype checks alone (no data read), so a loader can check every
         variable before it changes any."""
         self._checked(path, index, shape, dtype, what)
 
-    def read(self, path: str, index: int, shape: tuple, dtype: str, what: str) -> np.ndarray:
+    def read(self, path: str, index: int | str, shape: tuple, dtype: str, what: str) -> np.ndarray:
         """Read variable `index` of `path`, after checking its shape and dtype against the target.
 
         `what` names the variable in messages, e.g. "layers/dense/vars/0 (variable dense/kernel)".
@@ -303,7 +319,7 @@ class H5Reader:
         dataset, source, target = self._checked(path, index, shape, dtype, what)
         return self._read_checked(dataset, source, target, what)
 
-    def _checked(self, path: str, index: int, shape: tuple, dtype: str, what: str):
+    def _checked(self, path: str, index: int | str, shape: tuple, dtype: str, what: str):
         name = f"{_vars_group(path)}/{index}"
         if name not in self._datasets:
             raise ValueError(f"{self.label}: {what}: no dataset {name!r} in the file.")

@@ -166,16 +166,30 @@ def write_weights(model, target) -> None:
     with H5Writer(target) as writer:
         for path, obj, variables in walk(model):
             name = getattr(obj, "name", None) if obj is not None else None
-            writer.write_vars(path, (v._backend.host_view(v.value) for v in variables),
+            store = _own_store(obj) if not variables else None
+            writer.write_vars(path, store or (v._backend.host_view(v.value) for v in variables),
                               name=name if isinstance(name, str) else None)
+
+
+def _own_store(obj) -> dict | None:
+    """What a layer without Variables stores itself through Keras's save_own_variables (the
+    lookup layers' "idf_weights"), or None."""
+    if obj is None or not hasattr(type(obj), "save_own_variables"):
+        return None
+    store: dict = {}
+    obj.save_own_variables(store)
+    return store
 
 
 def read_weights(model, reader: H5Reader, skip_mismatch: bool = False) -> None:
     """Load a weights file into `model`: all checked first, then assigned one by one."""
-    plan, problems = [], []
+    plan, problems, stores = [], [], []
     for path, obj, variables in walk(model):
         if obj is None and not reader.has(path):
             continue  # seed states: Keras's files have none; the layer keeps its own
+        if not variables and reader.has(path) and hasattr(type(obj), "load_own_variables"):
+            stores.append((path, obj, f"{_group(path)} ({_describe(obj, path)})"))
+            continue  # read by the layer itself (named datasets), after every check
         where = f"{_group(path)} ({_describe(obj, path)})"
         if not variables and not reader.has(path):
             continue
@@ -215,9 +229,26 @@ def read_weights(model, reader: H5Reader, skip_mismatch: bool = False) -> None:
             if not skip_mismatch:
                 raise ValueError(f"{error} Nothing was loaded.") from None
             warnings.warn(f"skipped {error}", stacklevel=3)
+    _load_stores(reader, stores)  # (first: a layer that refuses its store changes nothing)
     for path, variables, where in checked:
         for i, v in enumerate(variables):
             v.assign(reader.read(path, i, v.shape, v.dtype, f"{where}, variable {i}"))
+
+
+def _load_stores(reader: H5Reader, stores: list) -> None:
+    """Hand each layer its named datasets (load_own_variables); if one refuses, the layers
+    before it get their previous stores back."""
+    done = []
+    try:
+        for path, obj, where in stores:
+            before = _own_store(obj)
+            obj.load_own_variables({n: reader.read_named(path, n, "float32", f"{where}, {n!r}")
+                                    for n in reader.names(path)})
+            done.append((obj, before))
+    except Exception as error:
+        for obj, before in done:
+            obj.load_own_variables(before)
+        raise ValueError(f"{reader.label}: {error} Nothing was loaded.") from error
 
 
 def _is_optimizer(obj) -> bool:
