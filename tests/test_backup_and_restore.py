@@ -213,6 +213,7 @@ def test_double_checkpoint_falls_back_on_the_previous_backup(backend, tmp_path):
     assert_same_run(state(*train([BackupAndRestore(backup)])), want)
 
 
+@pytest.mark.engine_independent  # argument checks only
 def test_arguments_are_checked_as_keras_does(backend, tmp_path):
     with pytest.raises(ValueError, match="Empty `backup_dir` argument passed"):
         BackupAndRestore("")
