@@ -13,17 +13,16 @@ gives the same numbers: Keras raises there instead).
 
 from __future__ import annotations
 
-import collections.abc
 import contextlib
 import math
 import os
-import re
 import warnings
 from typing import Iterator, Sequence
 
 import numpy as np
 
 from nhanh import backend as _backend
+from nhanh.path_patterns import PathPatternMap
 
 DEFAULT_BATCH_DIM_NAME = "batch"
 
@@ -365,42 +364,27 @@ class ModelParallel(Distribution):
         return self._layout_map[path]
 
 
-class LayoutMap(collections.abc.MutableMapping):
+class LayoutMap(PathPatternMap):
     """Variable path -> TensorLayout, where each key is a regular expression matched against
-    the whole path (`".*dense.*kernel"`); a path matched by two keys is an error.
-    A tuple of axis names is accepted for a layout.
+    the whole path (`".*dense.*kernel"`); a path matched by two keys is an error, and a path
+    no key matches gets None. A tuple of axis names is accepted for a layout.
 
     Args:
         device_mesh: The mesh the layouts split over.
     """
 
+    _what = "LayoutMap"
+
     def __init__(self, device_mesh: DeviceMesh):
         if not isinstance(device_mesh, DeviceMesh):
             raise ValueError(f"LayoutMap: `device_mesh` must be a DeviceMesh, got "
                              f"{type(device_mesh).__name__}.")
-        self._layouts: dict[str, TensorLayout] = collections.OrderedDict()
+        super().__init__()
         self._device_mesh = device_mesh
 
     device_mesh = property(lambda self: self._device_mesh)
 
-    def __getitem__(self, key: str) -> TensorLayout | None:
-        if key in self._layouts:
-            return self._layouts[key]
-        matches = [k for k in self._layouts if re.fullmatch(k, key)]
-        if len(matches) > 1:
-            raise ValueError(f"LayoutMap: path {key!r} matches several keys {matches}; make "
-                             "each path match at most one key.")
-        return self._layouts[matches[0]] if matches else None
-
-    def __setitem__(self, key: str, layout) -> None:
-        if key in self._layouts:
-            raise ValueError(f"LayoutMap: key {key!r} already has layout "
-                             f"{self._layouts[key]}; each key may be set once.")
-        try:
-            re.compile(key)
-        except re.error as e:
-            raise ValueError(f"LayoutMap: key {key!r} is not a regular expression ({e}).") \
-                from None
+    def _check_value(self, key: str, layout) -> TensorLayout:
         if isinstance(layout, (tuple, list)):
             layout = TensorLayout(layout)
         if not isinstance(layout, TensorLayout):
@@ -408,16 +392,7 @@ class LayoutMap(collections.abc.MutableMapping):
                              f"names, got {layout!r}.")
         if layout.device_mesh is None:
             layout.device_mesh = self._device_mesh
-        self._layouts[key] = layout
-
-    def __delitem__(self, key: str) -> None:
-        del self._layouts[key]
-
-    def __len__(self) -> int:
-        return len(self._layouts)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._layouts)
+        return layout
 
 
 def distribute_tensor(tensor, layout: TensorLayout):

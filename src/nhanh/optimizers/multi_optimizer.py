@@ -7,20 +7,19 @@ inner optimizer its own weights and gradients. Each inner optimizer keeps its ow
 count and learning rate; the MultiOptimizer's `variables` are its own iteration and learning
 rate followed by each inner optimizer's, in Keras's order.
 
-A weight's path is Keras's `variable.path` where a Variable has one, else its name, which in
-nhanh is already 'layer/weight' (Keras 3's path inside a Sequential also starts with the
-model's name: write patterns such as `".*dense.*"` to match both).
+A weight's path is Keras's `variable.path` ('sequential/dense/kernel': the model's name first
+inside a Sequential or a subclassed model, as in Keras; `".*dense.*"` matches either way).
+The exact-or-pattern lookup is path_patterns.PathPatternMap's, shared with LayoutMap.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import MutableMapping
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 from nhanh.optimizers.loss_scale_optimizer import LossScaleOptimizer
 from nhanh.optimizers.muon import variable_path
 from nhanh.optimizers.optimizer import Optimizer
+from nhanh.path_patterns import PathPatternMap
 from nhanh.variables import Variable
 
 
@@ -34,7 +33,7 @@ def _check_inner(optimizer: Any, where: str) -> Optimizer:
     return optimizer
 
 
-class OptimizerMap(MutableMapping):
+class OptimizerMap(PathPatternMap):
     """Weight path (or full-match regular expression) -> Optimizer, with a default.
 
     Args:
@@ -43,14 +42,16 @@ class OptimizerMap(MutableMapping):
             optimizer`).
     """
 
+    _what = "OptimizerMap"
+
     def __init__(self, default_optimizer: Optimizer,
                  optimizer_map: dict[str, Optimizer] | None = None):
+        super().__init__()
         self._default_optimizer = _check_inner(default_optimizer,
                                                "OptimizerMap: `default_optimizer`")
         if optimizer_map is not None and not isinstance(optimizer_map, dict):
             raise TypeError(f"OptimizerMap: `optimizer_map` must be a dict of path -> "
                             f"Optimizer, got {type(optimizer_map).__name__}.")
-        self._optimizer_map: dict[str, Optimizer] = {}
         for key, optimizer in (optimizer_map or {}).items():
             self[key] = optimizer
 
@@ -61,31 +62,10 @@ class OptimizerMap(MutableMapping):
     def __getitem__(self, key: str) -> Optimizer:
         """The optimizer of path `key`: an exact key first, else the one pattern that matches
         the whole path, else the default. Two matching patterns raise a ValueError."""
-        if key in self._optimizer_map:
-            return self._optimizer_map[key]
-        matches = [p for p in self._optimizer_map if re.fullmatch(p, key)]
-        if len(matches) > 1:
-            raise ValueError(f"OptimizerMap: weight {key!r} matches several patterns "
-                             f"{matches}; make them exclusive, or add {key!r} itself as a key.")
-        return self._optimizer_map[matches[0]] if matches else self._default_optimizer
+        return self.lookup(key, self._default_optimizer)
 
-    def __setitem__(self, key: str, optimizer: Optimizer) -> None:
-        if not isinstance(key, str):
-            raise TypeError(f"OptimizerMap: keys are weight paths or patterns (str), got "
-                            f"{type(key).__name__} {key!r}.")
-        if key in self._optimizer_map:
-            raise ValueError(f"OptimizerMap: {key!r} already maps to "
-                             f"{self._optimizer_map[key]!r}; delete it first to replace it.")
-        self._optimizer_map[key] = _check_inner(optimizer, f"OptimizerMap[{key!r}]")
-
-    def __delitem__(self, key: str) -> None:
-        del self._optimizer_map[key]
-
-    def __len__(self) -> int:
-        return len(self._optimizer_map)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._optimizer_map)
+    def _check_value(self, key: str, optimizer) -> Optimizer:
+        return _check_inner(optimizer, f"OptimizerMap[{key!r}]")
 
     def __call__(self, variable: Variable) -> Optimizer:
         return self[variable_path(variable)]
@@ -93,7 +73,7 @@ class OptimizerMap(MutableMapping):
     def get_config(self) -> dict:
         from nhanh.optimizers import serialize
         return {"default_optimizer": serialize(self._default_optimizer),
-                "optimizer_map": {k: serialize(o) for k, o in self._optimizer_map.items()}}
+                "optimizer_map": {k: serialize(o) for k, o in self._entries.items()}}
 
     @classmethod
     def from_config(cls, config: dict, custom_objects: dict | None = None) -> "OptimizerMap":

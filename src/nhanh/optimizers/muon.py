@@ -28,7 +28,7 @@ from nhanh.variables import Variable, current_scope
 
 
 def variable_path(variable: Variable) -> str:
-    """Keras's `variable.path` ('layer/weight'); nhanh's names already have that form."""
+    """Keras's `variable.path` ('sequential/dense/kernel'), else the Variable's name."""
     return getattr(variable, "path", None) or variable.name
 
 
