@@ -189,7 +189,7 @@ def test_jax_two_processes(tmp_path):
 @pytest.mark.engines("torch")
 def test_torch_two_processes(tmp_path):
     for output in _processes("torch", 2, tmp_path):
-        assert output.count("PASSED") == 4, output
+        assert output.count("PASSED") == 5, output
 
 
 @pytest.mark.engines("torch")

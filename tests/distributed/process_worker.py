@@ -116,6 +116,28 @@ for a, b in zip(alone.get_weights(), own.get_weights()):
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=2e-6)
 passed("process_local_data")
 
+if ENGINE == "torch":
+    # In a step split over processes, random layers draw a stream of their own on each
+    # process (the same masks on every process's rows would correlate them); elsewhere every
+    # process draws what one device draws.
+    import torch
+    import torch.distributed as torch_dist
+
+    from nhanh.backend.torch import distribution as engine
+
+    def draws(split):
+        engine.begin_step(split)
+        values = nhanh.random.uniform((6,), seed=nhanh.random.SeedGenerator(7))
+        engine.begin_step(False)
+        gathered = [torch.empty_like(values) for _ in range(WORLD)]
+        torch_dist.all_gather(gathered, values)
+        return [g.numpy() for g in gathered]
+
+    split, plain = draws(True), draws(False)
+    assert not np.allclose(split[0], split[1]) and np.array_equal(split[0], plain[0])
+    assert all(np.array_equal(plain[0], p) for p in plain)
+    passed("random_streams")
+
 if ENGINE == "torch":  # splitting variables over processes needs DTensor: not done yet
     mesh = D.DeviceMesh((1, WORLD), ("batch", "model"), devices)
     layout_map = D.LayoutMap(mesh)

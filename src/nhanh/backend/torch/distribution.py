@@ -192,6 +192,11 @@ def step_is_split() -> bool:
     return _local["split"]
 
 
+def stream_id() -> int:
+    """This process's random stream in a split step (0 elsewhere: one device's draws)."""
+    return process_id() if _local["split"] else 0
+
+
 def synchronize(values) -> None:
     """Make every process hold process 0's values (state made before the distribution)."""
     if num_processes() > 1:

@@ -11,6 +11,7 @@ import math
 
 import torch
 
+from nhanh.backend.torch import distribution
 from nhanh.backend.torch.core import DEVICE, convert_to_tensor, to_torch_dtype
 
 # Philox4x32-10, as published by Salmon, Moraes, Dror and Shaw, "Parallel random numbers: as easy
@@ -42,7 +43,10 @@ def _bits(seed, n: int) -> torch.Tensor:
     key = convert_to_tensor(seed, "int64").reshape(2) & _MASK
     block = torch.arange(-(-n // 4), dtype=torch.int64, device=DEVICE)
     zero = torch.zeros_like(block)
-    words = _philox4x32((block & _MASK, block >> 32, zero, zero), (key[0], key[1]))
+    # Each process of a step split over processes draws its own stream (its rows need masks of
+    # their own), through the counter's third word; the seed state stays the same everywhere.
+    stream = zero + distribution.stream_id()
+    words = _philox4x32((block & _MASK, block >> 32, stream, zero), (key[0], key[1]))
     return torch.stack(words, dim=-1).reshape(-1)[:n]
 
 
