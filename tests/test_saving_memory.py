@@ -54,12 +54,10 @@ PROBE = textwrap.dedent("""
         v.assign(np.zeros(v.shape, "float32"))
     out["load_weights"] = transient(lambda: model.load_weights(weights))
     out["restored"] = all(np.array_equal(a, b) for a, b in zip(model.get_weights(), expected))
-    if nhanh.backend.backend() == "torch":  # (on JAX this measure varies from 8 to 12 MiB
-        nhanh.models.load_model(whole)      # between runs: not yet understood)
-        loaded = []  # (the new model is kept, not transient; it draws no initializers)
-        out["load_model"] = transient(lambda: loaded.append(nhanh.models.load_model(whole)))
-        out["restored"] &= all(np.array_equal(a, b)
-                               for a, b in zip(loaded[0].get_weights(), expected))
+    nhanh.models.load_model(whole)
+    loaded = []  # (the new model is kept, not transient; it draws no initializers)
+    out["load_model"] = transient(lambda: loaded.append(nhanh.models.load_model(whole)))
+    out["restored"] &= all(np.array_equal(a, b) for a, b in zip(loaded[0].get_weights(), expected))
     print(json.dumps(out))
 """)
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from nhanh import ops
 from nhanh.initializers.initializer import Initializer, Shape, standardize_shape, to_backend
 
 
@@ -38,6 +39,12 @@ class Zeros(Constant):
 
     def __init__(self):
         super().__init__(0.0)
+
+    def __call__(self, shape: Shape, dtype: str | None = None):
+        # Made by the engine: a host array first would be one more buffer of the variable's
+        # size (load_model builds every weight this way before the file fills it).
+        stored = to_backend(np.zeros((), "float32"), dtype).dtype  # (JAX: int64 -> int32)
+        return ops.zeros(standardize_shape(shape), dtype=stored)
 
     def get_config(self) -> dict[str, Any]:
         return {}
