@@ -14,8 +14,13 @@ import os
 import numpy as np
 import pytest
 
-import nhanh
-from nhanh import config
+# JAX's persistent compilation cache (on by default in nhanh) stays off in the suite, here and
+# in the subprocesses tests start: nothing is written to the user's cache folder, and every run
+# compiles afresh, as on CI's clean machine. tests/test_compilation_cache.py turns it on.
+os.environ.setdefault("NHANH_COMPILATION_CACHE", "0")
+
+import nhanh  # noqa: E402
+from nhanh import config  # noqa: E402
 
 INSTALLED = [b for b in config.BACKENDS if importlib.util.find_spec(b) is not None]
 SELECTED = [b for b in os.environ.get("NHANH_TEST_BACKENDS", ",".join(INSTALLED)).split(",")

@@ -1,7 +1,7 @@
 """JAX engine: jax.numpy ops, jax.grad, jax.jit with buffer donation."""
 
-from nhanh.backend.jax import (control, conv, distribution, fft, image, linalg, nn, numpy,
-                               random, rnn)
+from nhanh.backend.jax import (compilation_cache, control, conv, distribution, fft, image,
+                               linalg, nn, numpy, random, rnn)
 from nhanh.backend.jax.placement import device_scope, remat
 from nhanh.backend.jax.core import (
     NAME,
@@ -30,3 +30,5 @@ from nhanh.backend.jax.core import (
 )
 
 update_rules: dict = {}  # XLA fuses each optimizer's own update_step
+
+compilation_cache.configure()  # before anything compiles
