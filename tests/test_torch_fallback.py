@@ -71,11 +71,28 @@ def _compile_that_breaks_later(graph):
     return _replay_that_breaks(graph)  # torch.compile fails lazily, on the first call
 
 
+def _refuse_recordings(capture, monkeypatch) -> None:
+    """Every recording refused after the step ran and wrote its inputs (the weights, the
+    optimizer's state): they must be put back before make_fx (or eager code) runs it again."""
+    record = capture.recording.record
+
+    def record_then_refuse(fn, inputs):
+        def ran_then_refused(*tensors):
+            fn(*tensors)
+            raise capture.recording.Refused("planted failure")
+        return record(ran_then_refused, inputs)
+    monkeypatch.setattr(capture.recording, "record", record_then_refuse)
+
+
 STAGES = {  # stage -> (what to replace in capture.py, by what, compile arguments)
+    # (the default: each new step is recorded while it runs, replayed from the next call; a
+    # refused recording goes to make_fx, and only then to eager code)
     "tracing": ("make_fx", lambda *a, **k: _raise, {}),
     "graph tidying": ("tidy", _raise, {}),
     "code generation": ("_to_python", _raise, {}),
     "replay": ("_to_python", _replay_that_breaks, {}),
+    # (jit_compile=True: traced by make_fx, then torch.compile)
+    "tracing ": ("make_fx", lambda *a, **k: _raise, {"jit_compile": True}),
     "torch.compile": ("_inductor", _raise, {"jit_compile": True}),
     "torch.compile ": ("_inductor", _compile_that_breaks_later, {"jit_compile": True}),
 }
@@ -88,6 +105,8 @@ def test_a_failing_stage_falls_back_to_eager_once(stage, backend, monkeypatch, c
     eager = _fit(run_eagerly=True)
     name, replacement, compile_args = STAGES[stage]
     monkeypatch.setattr(capture, name, replacement)
+    if stage == "tracing":  # only a step the recording refused reaches make_fx
+        _refuse_recordings(capture, monkeypatch)
     with caplog.at_level(logging.WARNING, logger="nhanh"):
         fallen = _fit(**compile_args)
     _assert_same(fallen, eager)
@@ -96,6 +115,17 @@ def test_a_failing_stage_falls_back_to_eager_once(stage, backend, monkeypatch, c
     message = warnings[0].getMessage()
     assert f"{stage.strip()} failed" in message and "planted failure" in message
     assert "sequential" in message and "eager" in message
+
+
+@pytest.mark.engines("torch")
+def test_a_refused_recording_is_undone_and_make_fx_captures_the_step(backend, monkeypatch,
+                                                                     caplog):
+    capture = _capture_module()
+    eager = _fit(run_eagerly=True)
+    _refuse_recordings(capture, monkeypatch)
+    with caplog.at_level(logging.WARNING, logger="nhanh"):
+        _assert_same(_fit(), eager)
+    assert not _fallback_warnings(caplog)
 
 
 @pytest.mark.engines("torch")
@@ -108,8 +138,9 @@ def test_captured_steps_train_like_eager_without_a_warning(backend, caplog):
 
 
 class WrongShape(layers.Layer):
-    """A user's mistake: a scale whose length does not fit the inputs. Its trace fails inside
-    torch's fake tensors, which log a traceback at ERROR level to stderr unless silenced."""
+    """A user's mistake: a scale whose length does not fit the inputs. Capturing the step fails
+    (under make_fx, torch's fake tensors log a traceback at ERROR level to stderr unless
+    silenced)."""
 
     def build(self, input_shape):
         self.scale = self.add_weight((input_shape[-1] + 1,), "ones", name="scale")
@@ -191,3 +222,55 @@ def test_a_step_that_cannot_be_keyed_runs_eagerly_and_says_so(backend, caplog):
         for offset in ([1.0, 2.0], [3.0, 4.0]):
             np.testing.assert_array_equal(step(x, np.array(offset)).numpy(), offset)
     assert len(_fallback_warnings(caplog)) == 1
+
+
+class HostRead(layers.Layer):
+    """Reads a device value on the host inside call(): a recording would freeze the value of
+    the first step into every later one, so make_fx (or eager code) must run it instead."""
+
+    def __init__(self, how, **kwargs):
+        super().__init__(**kwargs)
+        self.how = how
+
+    def call(self, inputs):
+        mean = ops.mean(inputs)
+        value = float(mean) if self.how == "float" else ops.convert_to_numpy(mean).item()
+        return inputs * value
+
+
+class SignBranch(layers.Layer):
+    """A branch on a tensor: the batches below take each branch in turn."""
+
+    def call(self, inputs):
+        return ops.cond(ops.mean(inputs) > 0, lambda: inputs * 2.0, lambda: inputs - 1.0)
+
+
+def _fit_with(layer, **compile_args):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 4)).astype("float32")
+    x[8:16] += 3.0  # the second batch's mean is positive, the others' mostly negative
+    x[[0, 16, 24]] -= 3.0
+    y = rng.normal(size=(32, 1)).astype("float32")
+    nhanh.utils.set_random_seed(1)
+    model = nhanh.Sequential([layers.Input((4,)), layer, layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse", **compile_args)
+    history = model.fit(x, y, batch_size=8, epochs=3, verbose=0, shuffle=False)
+    return history.history, model.get_weights(), ops.convert_to_numpy(model.predict(x,
+                                                                                    verbose=0))
+
+
+@pytest.mark.engines("torch")
+@pytest.mark.parametrize("how", ["float", "numpy"])
+def test_a_step_reading_a_value_on_the_host_trains_as_eager_code(how, backend):
+    _capture_module()
+    eager = _fit_with(HostRead(how), run_eagerly=True)
+    _assert_same(_fit_with(HostRead(how)), eager)  # not the first step's value frozen
+
+
+@pytest.mark.engines("torch")
+def test_a_branch_on_a_tensor_is_captured_with_both_branches(backend, caplog):
+    _capture_module()
+    eager = _fit_with(SignBranch(), run_eagerly=True)
+    with caplog.at_level(logging.WARNING, logger="nhanh"):
+        _assert_same(_fit_with(SignBranch()), eager)
+    assert not _fallback_warnings(caplog)  # make_fx captured it, branches and all

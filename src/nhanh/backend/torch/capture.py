@@ -30,11 +30,13 @@ from typing import Any, Callable
 import torch
 from torch.fx.experimental.proxy_tensor import make_fx
 
+from nhanh.backend.torch import recording
 from nhanh.backend.torch.graph_rewrites import tidy
 
 log = logging.getLogger("nhanh")
 
 _EAGER = object()  # a signature whose step runs eagerly
+_TRACE = object()  # _record's answer for a step that make_fx must try instead
 _tracing = contextvars.ContextVar("nhanh_torch_tracing", default=None)
 
 
@@ -120,11 +122,50 @@ class CapturedStep:
         if entry is _EAGER:
             return self.eager(*args)
         if entry is None:
+            if not self.jit_compile:
+                result = self._record(key, structure, leaves, args)
+                if result is not _TRACE:  # this call ran, for real: replays start next time
+                    return result
+                # (refused, with the inputs as they were: make_fx may still capture it)
             entry = self._capture(structure, leaves)
             if type(entry) is not _Fresh:
                 return self._fall_back(key, *entry, args)
             self._graphs[key] = entry
         return self._first_replay(key, entry, leaves, args)
+
+    def _record(self, key, structure, leaves: list, args: tuple):
+        """Run the step once under recording.Recorder (see recording.py) and return its result,
+        its graph kept for the next call; _TRACE, with the inputs as they were, when it cannot
+        be recorded (a host read, a branch on a tensor, an error: make_fx tries next)."""
+        out: dict = {}
+
+        def flat(*tensors):
+            outputs: list = []
+            out["structure"] = _flatten(self.fn(*_build(structure, iter(tensors))), outputs)
+            return outputs
+
+        try:
+            with _quiet_torch_logs():
+                token = _tracing.set("graph")
+                try:
+                    graph, outputs = recording.record(flat, leaves)
+                finally:
+                    _tracing.reset(token)
+        except Exception:
+            return _TRACE
+        result = _build(out["structure"], iter(outputs))
+        stage = "graph tidying"
+        try:
+            tidy(graph)
+            written = _written_inputs(graph)
+            stage = "code generation"
+            run = _to_python(graph)
+        except Exception as error:  # the step itself ran: keep its result, run eagerly after
+            self._graphs[key] = _EAGER
+            _report(self, stage, error)
+            return result
+        self._graphs[key] = _Fresh(run, out["structure"], written, "replay")
+        return result
 
     def _capture(self, structure, leaves: list):
         """A _Fresh graph, or (stage, error) when a stage failed."""

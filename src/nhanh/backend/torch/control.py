@@ -24,6 +24,7 @@ from typing import Callable
 import torch
 
 from nhanh.backend.rearrange_plan import plan
+from nhanh.backend.torch import recording
 from nhanh.backend.torch.capture import tracing
 from nhanh.backend.torch.core import convert_to_tensor
 from nhanh.backend.torch.rnn import _flatten
@@ -38,6 +39,8 @@ def _plain(x):
 # --- branches and loops ------------------------------------------------------------------------
 def cond(pred, true_fn: Callable, false_fn: Callable):
     if isinstance(pred, torch.Tensor) and tracing() is not None:
+        if recording.active():  # a real run would take one branch: make_fx records both
+            raise recording.Refused("ops.cond on a tensor")
         return torch.cond(pred.reshape(()).to(torch.bool), lambda: true_fn(),
                           lambda: false_fn(), ())
     return true_fn() if bool(pred) else false_fn()
@@ -46,6 +49,8 @@ def cond(pred, true_fn: Callable, false_fn: Callable):
 def switch(index, branches, *operands):
     branches = list(branches)
     if isinstance(index, torch.Tensor) and tracing() is not None:
+        if recording.active():
+            raise recording.Refused("ops.switch on a tensor")
         index = index.reshape(())
 
         def pick(first: int):

@@ -173,9 +173,9 @@ def _frozen_val(node, outputs: set):
     """node's (fake) value if its result may be stored in the graph as a constant: small, and
     not handed out (a graph output, or written in place later), where the stored tensor could
     change; else None."""
-    val = _val(node)
-    if not isinstance(val, torch.Tensor) or val.numel() > _FOLD_LIMIT or node in outputs \
-            or any(not _functional(user) for user in node.users):
+    val = _val(node)  # (a fake tensor from make_fx, or recording's description of a result)
+    if not callable(getattr(val, "numel", None)) or val.numel() > _FOLD_LIMIT \
+            or node in outputs or any(not _functional(user) for user in node.users):
         return None
     return val
 
