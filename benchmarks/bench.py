@@ -13,6 +13,10 @@ same data:
 Both timings end on a host read of the final loss (a Python float), so asynchronous dispatch
 cannot hide unfinished work. The parent process prints one Markdown table of medians.
 
+A workload's model is either a Sequential layer tuple (`layers`, built by each family below) or
+an architecture spec (`arch`: transformer, lstm, resnet) whose models each family builds with its
+own function in architectures.py; data, fit loops, timing and tables are the same for both.
+
     python benchmarks/bench.py --quick                 # smoke run, small data
     python benchmarks/bench.py                         # full sizes, 3 runs
     python benchmarks/bench.py --workloads mlp --contenders nhanh-jax,jax-jit --runs 5
@@ -37,6 +41,8 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+import architectures as arch
+
 RESULT_TAG = "BENCH_RESULT "
 
 
@@ -53,6 +59,9 @@ KERNEL, POOL, DROPOUT = 3, 2, 0.5   # Conv2D kernel size, MaxPooling2D size, Dro
 
 @dataclasses.dataclass(frozen=True)
 class Workload:
+    """A model, its data sizes and its training. The model is either `layers`, a Sequential
+    stack every family builds from the same tuple, or `arch`, a spec from architectures.py whose
+    model each family builds with its own function there (`layers` is then empty)."""
     name: str
     layers: tuple[L, ...]
     sample_shape: tuple[int, ...]
@@ -63,10 +72,12 @@ class Workload:
     batch_size: int
     optimizer: str            # sgd | adam
     learning_rate: float
+    arch: arch.Spec | None = None
+    no_scan: str = ""         # why jax-scan leaves this workload out on a CPU ("" = it runs it)
 
     @property
     def classification(self) -> bool:
-        return self.layers[-1].activation == "softmax"
+        return self.arch is not None or self.layers[-1].activation == "softmax"
 
     @property
     def loss(self) -> str:
@@ -85,6 +96,14 @@ WORKLOADS = {w.name: w for w in [
     Workload("convnet", (L("conv", 32, "relu"), L("pool"), L("conv", 64, "relu"), L("pool"),
                          L("flatten"), L("dropout"), L("dense", 10, "softmax")),
              (28, 28, 1), 10_000, 1, 200, 1, 128, "adam", 1e-3),
+    # Real architectures, each family building them in architectures.py. One epoch, Adam(1e-3),
+    # sparse CE; --quick: 3 steps, the last one partial.
+    *(Workload(name, (), spec.sample_shape, samples, 1, quick_samples, 1, batch_size, "adam",
+               1e-3, spec, no_scan) for name, spec, samples, quick_samples, batch_size, no_scan in [
+        ("transformer", arch.Transformer(), 640, 160, 64, ""),
+        ("lstm", arch.LSTM(), 960, 160, 64, ""),
+        ("resnet", arch.ResNet(), 768, 300, 128,
+         "XLA:CPU runs convolutions inside lax.scan ~25x slower (jax-ml/jax#12868)")]),
 ]}
 
 # contender -> (family, engine). The reference for the ratio columns is the hand-written
@@ -103,6 +122,8 @@ REFERENCE = {"jax": "jax-jit", "torch": "torch"}
 
 def make_data(w: Workload, samples: int) -> tuple[np.ndarray, np.ndarray]:
     """The same x, y for every contender (float32 features; float32 targets or int32 labels)."""
+    if w.arch is not None:
+        return arch.make_data(w.arch, samples)
     rng = np.random.default_rng(0)
     if w.name == "linreg":
         x = rng.random((samples, 2))
@@ -196,7 +217,8 @@ def framework_fit(contender: str, w: Workload, x, y, epochs: int) -> Callable[[]
             return cls(spec.units, *size, activation=spec.activation)
         return {"pool": lambda: cls(POOL), "dropout": lambda: cls(DROPOUT)}.get(spec.kind, cls)()
 
-    model = K.Sequential([K.Input(shape=w.sample_shape), *map(layer, w.layers)])
+    model = (arch.build_keras(K, w.arch) if w.arch is not None
+             else K.Sequential([K.Input(shape=w.sample_shape), *map(layer, w.layers)]))
     optimizer = (K.optimizers.SGD(learning_rate=w.learning_rate) if w.optimizer == "sgd"
                  else K.optimizers.Adam(learning_rate=w.learning_rate))
     model.compile(optimizer=optimizer, loss=w.loss,
@@ -214,8 +236,17 @@ def jax_fit(contender: str, w: Workload, x, y, epochs: int) -> Callable[[], floa
     import jax
     import jax.numpy as jnp
 
-    layers = init_params(w)
-    params = [{k: jnp.asarray(v) for k, v in p.items()} for _, p, _ in layers]
+    if contender == "jax-scan" and w.no_scan and jax.default_backend() == "cpu":
+        raise Skipped(f"left out on CPU: {w.no_scan}")
+    if w.arch is not None:
+        params, model_state, apply = arch.build_jax(w.arch)
+    else:
+        layers = init_params(w)
+        params = [{k: jnp.asarray(v) for k, v in p.items()} for _, p, _ in layers]
+        model_state = ()
+
+        def apply(params, model_state, xb, key):
+            return forward(params, xb, key), model_state
 
     def forward(params, xb, key):
         for (spec, _, _), p in zip(layers, params):
@@ -237,12 +268,12 @@ def jax_fit(contender: str, w: Workload, x, y, epochs: int) -> Callable[[], floa
                 xb = jax.nn.relu(xb)
         return xb  # a final softmax is left to the loss: these are logits
 
-    def loss_fn(params, xb, yb, key):
-        out = forward(params, xb, key)
+    def loss_fn(params, model_state, xb, yb, key):
+        out, model_state = apply(params, model_state, xb, key)
         if w.classification:
             logp = jax.nn.log_softmax(out)
-            return -jnp.mean(jnp.take_along_axis(logp, yb[:, None], axis=1))
-        return jnp.mean((out - yb) ** 2)
+            return -jnp.mean(jnp.take_along_axis(logp, yb[:, None], axis=1)), model_state
+        return jnp.mean((out - yb) ** 2), model_state
 
     if w.optimizer == "sgd":
         def opt_init(_):
@@ -269,12 +300,13 @@ def jax_fit(contender: str, w: Workload, x, y, epochs: int) -> Callable[[], floa
             return params, (m, v, t)
 
     def step(state, batch):
-        params, opt_state, key, loss_sum = state
+        params, model_state, opt_state, key, loss_sum = state
         xb, yb = batch
         key, sub = jax.random.split(key)
-        loss, grads = jax.value_and_grad(loss_fn)(params, xb, yb, sub)
+        (loss, model_state), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+            params, model_state, xb, yb, sub)
         params, opt_state = opt_update(params, grads, opt_state)
-        return params, opt_state, key, loss_sum + loss * xb.shape[0]
+        return params, model_state, opt_state, key, loss_sum + loss * xb.shape[0]
 
     step_jit = jax.jit(step, donate_argnums=0)
     batch_size, samples = w.batch_size, len(x)
@@ -286,7 +318,7 @@ def jax_fit(contender: str, w: Workload, x, y, epochs: int) -> Callable[[], floa
         ys = y[perm].reshape(full // batch_size, batch_size, *y.shape[1:])
         return jax.lax.scan(lambda s, b: (step(s, b), None), state, (xs, ys))[0]
 
-    state = (params, opt_init(params), jax.random.key(0), jnp.zeros(()))
+    state = (params, model_state, opt_init(params), jax.random.key(0), jnp.zeros(()))
     rng = np.random.default_rng(1)
 
     def fit() -> float:
@@ -294,7 +326,7 @@ def jax_fit(contender: str, w: Workload, x, y, epochs: int) -> Callable[[], floa
         if contender == "jax-scan":
             x_dev, y_dev = jax.device_put(x), jax.device_put(y)
         for _ in range(epochs):
-            state = (*state[:3], jnp.zeros(()))
+            state = (*state[:-1], jnp.zeros(()))
             perm = rng.permutation(samples)
             if contender == "jax-scan":
                 if full:
@@ -306,13 +338,12 @@ def jax_fit(contender: str, w: Workload, x, y, epochs: int) -> Callable[[], floa
                 for i in batch_starts(samples, batch_size):
                     idx = perm[i:i + batch_size]
                     state = step_jit(state, (x[idx], y[idx]))
-        return float(state[3]) / samples
+        return float(state[-1]) / samples
     return fit
 
 
-def torch_fit(contender: str, w: Workload, x, y, epochs: int) -> Callable[[], float]:
-    """Hand-written PyTorch: nn modules, torch.optim, zero_grad(set_to_none=True), the loss
-    summed on device (no .item() per step)."""
+def torch_sequential(w: Workload):
+    """The layer-tuple workload as nn.Sequential, from init_params's weights."""
     import torch
     from torch import nn
 
@@ -341,7 +372,16 @@ def torch_fit(contender: str, w: Workload, x, y, epochs: int) -> Callable[[], fl
         modules.append(module)
         if spec.activation == "relu":
             modules.append(nn.ReLU())
-    model = nn.Sequential(*modules)
+    return nn.Sequential(*modules)
+
+
+def torch_fit(contender: str, w: Workload, x, y, epochs: int) -> Callable[[], float]:
+    """Hand-written PyTorch: nn modules, torch.optim, zero_grad(set_to_none=True), the loss
+    summed on device (no .item() per step)."""
+    import torch
+    from torch import nn
+
+    model = arch.build_torch(w.arch) if w.arch is not None else torch_sequential(w)
     optimizer = (torch.optim.SGD(model.parameters(), lr=w.learning_rate) if w.optimizer == "sgd"
                  else torch.optim.Adam(model.parameters(), lr=w.learning_rate, eps=1e-7))
     loss_fn = nn.CrossEntropyLoss() if w.classification else nn.MSELoss()
@@ -352,6 +392,8 @@ def torch_fit(contender: str, w: Workload, x, y, epochs: int) -> Callable[[], fl
         x_t = torch.from_numpy(x)
         if x_t.ndim == 4:
             x_t = x_t.permute(0, 3, 1, 2).contiguous()  # NHWC data -> NCHW for nn.Conv2d
+        if not x_t.is_floating_point():
+            x_t = x_t.long()  # token ids: nn.Embedding's usual index type
         y_t = torch.from_numpy(y).long() if w.classification else torch.from_numpy(y)
         model.train()
         for _ in range(epochs):
@@ -396,6 +438,9 @@ def worker(contender: str, workload: str, quick: bool) -> dict:
         result["first_s"], result["first_loss"] = timed(fit)
         result["steady_s"], result["loss"] = timed(fit)
         result["status"] = "ok"
+        if not (math.isfinite(result["first_loss"]) and math.isfinite(result["loss"])):
+            result.update(status="error", note=f"loss is not finite: first fit "
+                          f"{result['first_loss']}, steady fit {result['loss']}")
     except (Pending, Skipped) as e:
         result.update(status=type(e).__name__.lower(), note=str(e))
     except Exception as e:  # noqa: BLE001 - reported in the table, the other workloads go on
