@@ -27,7 +27,6 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 
-
 class Refused(Exception):
     """The step did something a recording cannot replay faithfully."""
 
