@@ -6,6 +6,11 @@ A test marked `engines("torch")` runs only on the engines named. A test marked
 test that loops over the engines itself, e.g. in subprocesses) runs once, on the first
 selected engine. `NHANH_TEST_BACKENDS=jax` (comma-separated) narrows the engines, for quick
 local runs and mutation testing; by default every installed engine runs.
+
+Under pytest-xdist (`--dist loadgroup`, set in pyproject.toml) every parametrization of one test
+function runs on the same worker: the Keras reference results that tests cache per process
+(functools.lru_cache, module dicts) are then computed once per case, not once per engine and
+worker, and JAX programs compiled for one case serve its neighbours.
 """
 
 import importlib.util
@@ -34,6 +39,13 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "engines(*names): the test concerns only these engines (e.g. PyTorch's "
         "captured steps); it runs on those of them that are selected")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups off the items
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("[")[0]))
 
 
 def pytest_generate_tests(metafunc):

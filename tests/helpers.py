@@ -38,3 +38,16 @@ def assert_same(a, b):
     for x, y in zip(a[0] + a[1], b[0] + b[1]):
         np.testing.assert_array_equal(x, y)
     assert len(a[0]) == len(b[0]) and len(a[1]) == len(b[1])
+
+
+_ONCE: dict = {}
+
+
+def keras_once(key, compute):
+    """`compute()` (Keras's side of a comparison, as NumPy) run once per process for `key`:
+    Keras's numbers do not depend on nhanh's engine, and the engine parametrizations of a test
+    run on one xdist worker (tests/conftest.py), so they share it instead of paying Keras's
+    compiles twice."""
+    if key not in _ONCE:
+        _ONCE[key] = compute()
+    return _ONCE[key]

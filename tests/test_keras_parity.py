@@ -18,6 +18,9 @@ import nhanh
 from keras_parity_helpers import D, N, build, diff, plain, recorder
 
 keras = pytest.importorskip("keras")
+# One xdist worker runs the whole file: every test of a case reads the same two cached results
+# (nhanh's and Keras's), which per-function groups (tests/conftest.py) would compute twice.
+pytestmark = pytest.mark.xdist_group("test_keras_parity")
 
 CASES = {}
 _RESULTS = {}  # (library or engine, case name) -> result: each program runs once per session
