@@ -84,3 +84,17 @@ def test_reading_a_value_on_the_host_or_a_data_dependent_shape_is_refused(read, 
         recording.record(step, [x])
     np.testing.assert_array_equal(x.numpy(), [1, 1, 1])
     assert x.numpy().tolist() == [1, 1, 1]  # the guard is gone once the recording ended
+
+
+def test_a_keyword_only_tensor_is_an_input_of_the_graph_not_a_constant(backend):
+    torch, capture, recording = _modules()
+
+    def step(x, acc):
+        torch.add(x, x, out=acc)  # aten.add.out(x, x, out=acc): acc comes as a keyword
+        return [acc * 1.0]
+
+    graph, _ = recording.record(step, [torch.ones(3), torch.zeros(3)])
+    x, acc = torch.arange(3.0), torch.zeros(3)
+    out, = capture._to_python(graph)(x, acc)
+    np.testing.assert_array_equal(acc.numpy(), [0, 2, 4])  # written: this call's acc
+    np.testing.assert_array_equal(out.numpy(), [0, 2, 4])

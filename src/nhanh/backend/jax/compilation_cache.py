@@ -26,8 +26,6 @@ OFF = ("0", "false", "off", "no", "")
 MIN_COMPILE_SECONDS = 0.05
 MAX_BYTES = 1 << 30  # least recently used programs are evicted beyond this
 
-_folder: str | None = None
-
 
 def default_folder() -> str:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
@@ -51,7 +49,6 @@ def _private(folder: str) -> str | None:
 def configure() -> str | None:
     """Turn the cache on unless JAX was told otherwise or the user opted out; the folder used
     by nhanh's default (None when nhanh left JAX's cache settings alone)."""
-    global _folder
     choice = os.environ.get(ENV)
     if choice is not None and choice.strip().lower() in OFF:
         return None
@@ -73,10 +70,4 @@ def configure() -> str | None:
     if jax.config.jax_compilation_cache_max_size == -1 and \
             "JAX_COMPILATION_CACHE_MAX_SIZE" not in os.environ:  # (eviction needs filelock)
         jax.config.update("jax_compilation_cache_max_size", MAX_BYTES)
-    _folder = folder
     return folder
-
-
-def folder() -> str | None:
-    """The folder nhanh pointed JAX's cache at, or None."""
-    return _folder

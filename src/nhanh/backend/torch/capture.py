@@ -133,16 +133,21 @@ class CapturedStep:
             self._graphs[key] = entry
         return self._first_replay(key, entry, leaves, args)
 
+    def _flat(self, structure, out: dict) -> Callable:
+        """The step as a function of its input tensors returning a flat list of tensors (what
+        recording and make_fx take); the outputs' structure lands in out["structure"]."""
+        def flat(*tensors):
+            outputs: list = []
+            out["structure"] = _flatten(self.fn(*_build(structure, iter(tensors))), outputs)
+            return outputs
+        return flat
+
     def _record(self, key, structure, leaves: list, args: tuple):
         """Run the step once under recording.Recorder (see recording.py) and return its result,
         its graph kept for the next call; _TRACE, with the inputs as they were, when it cannot
         be recorded (a host read, a branch on a tensor, an error: make_fx tries next)."""
         out: dict = {}
-
-        def flat(*tensors):
-            outputs: list = []
-            out["structure"] = _flatten(self.fn(*_build(structure, iter(tensors))), outputs)
-            return outputs
+        flat = self._flat(structure, out)
 
         try:
             with _quiet_torch_logs():
@@ -170,11 +175,7 @@ class CapturedStep:
     def _capture(self, structure, leaves: list):
         """A _Fresh graph, or (stage, error) when a stage failed."""
         out: dict = {}
-
-        def flat(*tensors):
-            outputs: list = []
-            out["structure"] = _flatten(self.fn(*_build(structure, iter(tensors))), outputs)
-            return outputs
+        flat = self._flat(structure, out)
 
         stage = "tracing"
         try:

@@ -149,6 +149,8 @@ class Recorder(TorchDispatchMode):
             return node
         if isinstance(value, (list, tuple)):
             return type(value)(self.node_of(v) for v in value)
+        if isinstance(value, dict):  # keyword-only tensors: `out=`
+            return {k: self.node_of(v) for k, v in value.items()}
         return value
 
     # --- the dispatch hook --------------------------------------------------------------------
