@@ -189,13 +189,13 @@ def test_jax_two_processes(tmp_path):
 @pytest.mark.engines("torch")
 def test_torch_two_processes(tmp_path):
     for output in _processes("torch", 2, tmp_path):
-        assert output.count("PASSED") == 5, output
+        assert output.count("PASSED") == 6, output
 
 
 @pytest.mark.engines("torch")
-def test_torch_four_processes_data_parallel(tmp_path):
-    for output in _processes("torch", 4, tmp_path, "first"):
-        assert output.count("PASSED") == 1, output
+def test_torch_four_processes(tmp_path):
+    for output in _processes("torch", 4, tmp_path, "parallel"):
+        assert output.count("PASSED") == 2, output
 
 
 @pytest.mark.engines("torch")

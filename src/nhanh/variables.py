@@ -255,7 +255,10 @@ class Variable:
     @property
     def value(self):
         stack = _thread.stack
-        value = stack[-1].get(self) if stack else self._value
+        if stack:
+            value = stack[-1].get(self)
+        else:  # (a variable split over processes reads whole: every process must read it)
+            value = self._value if self._layout is None else placement.whole(self._value)
         cast_to = _thread.autocast
         if cast_to is not None and cast_to != self.dtype and self.autocast and \
                 self.dtype in _FLOATS:

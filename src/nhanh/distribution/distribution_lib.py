@@ -421,6 +421,7 @@ def set_distribution(value: Distribution | None) -> None:
                          f"ModelParallel) or None, got {type(value).__name__}.")
     _current[0] = value
     _ever[0] = _ever[0] or value is not None
+    _engine().begin_step(False)  # (no step is split until one under `value` says so)
 
 
 def ever_set() -> bool:

@@ -47,6 +47,11 @@ def place_value(value, layout: TensorLayout):
     return _engine().distribute_value(value, layout)
 
 
+def whole(value):
+    """A Variable's value as eager code reads it: whole (PyTorch gathers a split one)."""
+    return _engine().whole(value)
+
+
 def place_as(value, old, dtype: str):
     """`value` (assigned to a Variable whose value is `old`) laid out as old is, when old
     spans several devices: host data goes straight into its shards. None otherwise."""
@@ -83,13 +88,20 @@ def adopt_layouts(variables, optimizer) -> None:
 
 class StatePlacement:
     """The layouts of a step's state Variables (none without a distribution): the state is
-    laid out with them before a step, and the step's new state pinned to them inside it."""
+    laid out with them before a step, and the step's new state pinned to them inside it.
+    Where the engine keeps a split variable as this process's shard (PyTorch), a step is
+    given the shards and gathers the whole values first (`whole`)."""
 
     def __init__(self, variables):
         dist = distribution()
         self.layouts = {} if dist is None else {id(v): _layout_of(dist, v) for v in variables}
         if dist is not None:  # PyTorch: every process starts from process 0's values
-            _engine().synchronize([_storage(v) for v in variables])
+            engine = _engine()
+            engine.synchronize([v._value for v in variables])
+            for v in variables:  # (made before the distribution: cut into its shards now)
+                storage = engine.relayout(v._value, self.layouts[id(v)])
+                if storage is not None:
+                    v._value = storage
 
     def place(self, variables, values) -> list:
         """Values of `variables` moved to (outside a step) or constrained to (inside) their
@@ -97,18 +109,31 @@ class StatePlacement:
         if not self.layouts:
             return values
         engine = _engine()
-        return [engine.distribute_value(x, self.layouts[id(v)]) for v, x in zip(variables, values)]
+        return [engine.state_value(x, self.layouts[id(v)], v.shape)
+                for v, x in zip(variables, values)]
 
     def place_state(self, groups, state) -> tuple:
         if not self.layouts:
             return state
         return tuple(self.place(group, values) for group, values in zip(groups, state))
 
+    def keeps_shards(self) -> bool:
+        """Whether this process holds only shards of some variables (PyTorch's ModelParallel):
+        code that runs on the Variables themselves, outside a step, cannot train them."""
+        engine = _engine()
+        return any(engine.keeps_shards(layout) for layout in self.layouts.values())
 
-def _storage(variable):
-    view = getattr(variable._backend, "state_view", None)
-    storage = None if view is None else view(variable._value)
-    return variable._value if storage is None else storage
+    def whole(self, variables, values) -> list:
+        """Inside a step: the whole values of `variables` from what the step was given."""
+        if not self.layouts:
+            return values
+        engine = _engine()
+        return [engine.gather_shards(x, self.layouts[id(v)]) for v, x in zip(variables, values)]
+
+    def whole_state(self, groups, state) -> tuple:
+        if not self.layouts:
+            return state
+        return tuple(self.whole(group, values) for group, values in zip(groups, state))
 
 
 def _layout_of(dist, variable) -> TensorLayout:

@@ -191,6 +191,7 @@ class Steps:
 
     def _train(self, state, data):
         data = placement.constrain_batch(data)
+        state = self.placement.whole_state(self.groups(), state)
         metrics_before = placement.metrics_before(state[3])
         with self._scope(state) as scope:
             if self.forms["train"] == "state":  # Keras's JAX form: the state in, the state out
@@ -214,6 +215,13 @@ class Steps:
         """Keras's PyTorch form of train_step (zero_grad, loss.backward(), optimizer.apply):
         run eagerly with autograd on, on the Variables themselves (their Parameters get the
         gradients), as Keras's PyTorch trainer runs it; the state is read back after."""
+        if self.placement.keeps_shards():
+            raise NotImplementedError(
+                f"{type(self.model).__name__}.train_step is Keras's PyTorch form (zero_grad, "
+                "loss.backward(), optimizer.apply), which trains the Variables themselves; "
+                "under this ModelParallel layout each process holds only shards of them. "
+                "Write train_step with self.value_and_grad (it works on every engine and "
+                "layout), or use DataParallel.")
         self.scatter(state)
         with _backend.get().enable_grad():
             logs = self.model.train_step(_pack(data))
@@ -224,6 +232,7 @@ class Steps:
         carried, data = self.metrics + self.seeds, placement.constrain_batch(data)
         n = len(self.metrics)
         metrics_before = placement.metrics_before(metric_state[:n])
+        weights = self.placement.whole(self.trainable + self.non_trainable, weights)
         mapping = dict(zip(self.trainable + self.non_trainable, weights))
         mapping.update(zip(carried, metric_state))
         with StatelessScope(mapping) as scope:
@@ -258,6 +267,7 @@ class Steps:
 
     def _predict(self, weights, seeds, x):
         """(outputs, the seed generators' new states): each batch draws anew."""
+        weights = self.placement.whole(self.trainable + self.non_trainable, weights)
         mapping = dict(zip(self.trainable + self.non_trainable, weights))
         mapping.update(zip(self.seeds, seeds))
         x = placement.constrain_batch(x)

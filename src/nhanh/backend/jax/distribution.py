@@ -68,6 +68,27 @@ def distribute_value(x, layout):
     return jax.device_put(x, sharding)
 
 
+def state_value(x, layout, shape: tuple):
+    """A step's state value in its layout (every device holds its shard of a global array)."""
+    return distribute_value(x, layout)
+
+
+def keeps_shards(layout) -> bool:
+    return False  # (every array is global)
+
+
+def gather_shards(x, layout):
+    return x  # (a global array: XLA gathers what a computation needs)
+
+
+def relayout(storage, layout):
+    return None  # (distribute_value moves a value made before the distribution)
+
+
+def whole(x):
+    return x  # (a global array)
+
+
 def create(make, layout):
     """The value `make()` computes, made directly in its shards (jit with out_shardings): a
     large variable never exists whole on one device."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
+
 import numpy as np
 import torch
 
@@ -21,6 +24,18 @@ def default_device() -> torch.device:
 
 
 DEVICE = default_device()
+
+
+@contextlib.contextmanager
+def allocating_on_host():
+    """Inside, the tensors this module makes (conversions, zeros) go to the host: a variable
+    split over processes is made whole there, and only its shards reach the device."""
+    global DEVICE
+    saved, DEVICE = DEVICE, torch.device("cpu")
+    try:
+        yield
+    finally:
+        DEVICE = saved
 
 
 def standardize_dtype(dtype) -> str | None:
@@ -72,9 +87,22 @@ def enable_grad():
     return torch.enable_grad()
 
 
+def dtensor_type():
+    """DTensor's class once torch.distributed.tensor is imported (a sharded layout imports
+    it), else None: telling DTensors apart costs no import elsewhere."""
+    module = sys.modules.get("torch.distributed.tensor")
+    return None if module is None else module.DTensor
+
+
+def whole(x):
+    """A DTensor's whole value (gathered from every process: all of them must ask), else x."""
+    kind = dtensor_type()
+    return x.full_tensor() if kind is not None and isinstance(x, kind) else x
+
+
 def convert_to_numpy(x) -> np.ndarray:
     if isinstance(x, torch.Tensor):
-        x = x.detach()
+        x = whole(x.detach())
         if x.dtype == torch.bfloat16:
             x = x.float()
         # A copy even on the CPU: training updates weights in place, and get_weights() taken
@@ -116,7 +144,17 @@ def variable_storage(value, trainable: bool):
 def write_storage(storage, value):
     """The Variable's storage after a new `value` outside a step: written into a Parameter in
     place (its identity is what torch optimizers and `.grad` hold), else `value` itself,
-    without any autograd history (a metric updated from a model's eager outputs)."""
+    without any autograd history (a metric updated from a model's eager outputs). A sharded
+    Variable (a DTensor) keeps its storage too; a step's new value is its local shard."""
+    kind = dtensor_type()
+    if kind is not None and isinstance(storage, kind):
+        local = storage._local_tensor
+        if isinstance(value, kind):
+            value = value._local_tensor
+        if value.data_ptr() != local.data_ptr():
+            with torch.no_grad():
+                local.copy_(value)
+        return storage
     if isinstance(storage, torch.nn.Parameter):
         if value is not storage and value.data_ptr() != storage.data_ptr():
             with torch.no_grad():
@@ -127,7 +165,11 @@ def write_storage(storage, value):
 
 def state_view(storage):
     """What a compiled step gets for a Variable's storage: a Parameter as a plain alias of the
-    same memory (the step updates it in place), None for other storage."""
+    same memory (the step updates it in place), None for other storage. A sharded Variable's
+    step gets its local shard (the step gathers the whole value itself)."""
+    kind = dtensor_type()
+    if kind is not None and isinstance(storage, kind):
+        return storage._local_tensor.detach()
     if isinstance(storage, torch.nn.Parameter):
         return storage.detach()
     return None
@@ -163,6 +205,9 @@ def stop_gradient(x):
 def value_and_grad(fn, has_aux=False):
     def wrapped(params, *args, **kwargs):
         params = [p.detach().requires_grad_(True) for p in params]
+        from nhanh.backend.torch import distribution  # (it imports this module)
+
+        distribution.reduce_during_backward(params)  # (a step split over processes only)
         with torch.enable_grad():
             out = fn(params, *args, **kwargs)
             loss = out[0] if has_aux else out

@@ -17,12 +17,23 @@ The collectives are PyTorch's functional ones, so a step that holds them is capt
 replayed like any other (backend/torch/capture.py).
 
 A batch that does not split evenly (an epoch's short last batch) is computed whole by every
-process, and the hooks do nothing for it. Layouts that split a variable over processes
-(ModelParallel's model axis) need DTensor sharding, which nhanh does not do yet: they raise.
+process, and the hooks do nothing for it.
+
+ModelParallel: a variable whose layout splits it over processes is a DTensor (Shard placements
+on torch's DeviceMesh), so each process keeps only its shard, and so do the optimizer's slots,
+which take their variable's layout. This is FSDP2's model rather than tensor parallelism: a
+step is given the local shards, gathers each whole value inside the captured graph (a
+functional all-gather over the mesh axis it is split on), computes as one device would, and
+keeps the local shard of the new value. Rows of a batch are split over the batch axis only:
+processes that differ along the model axis compute the same rows, so every reduction above is
+over the processes of the batch axis (the mesh's sub-group), and they draw the same random
+stream.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import os
 
 import numpy as np
@@ -34,7 +45,10 @@ import torch.distributed._functional_collectives as _functional
 
 from nhanh.backend.torch import core
 
-_local = {"split": False}  # whether the running step's batch is split over the processes
+# Whether the running step's batch is split over processes, and if so the processes it is
+# split over (the batch axis's group: all of them unless a model axis has size > 1), their
+# number, and this process's place among them.
+_local = {"split": False, "group": None, "size": 1, "index": 0}
 
 
 MORE_DEVICES = ("On PyTorch each device of a mesh is a process: launch one per device "
@@ -86,8 +100,8 @@ def to_backend_mesh(mesh):
 
 
 def to_backend_layout(layout):
-    """The layout itself: only replicated variables and batches split along their first
-    dimension are supported (the placements DataParallel needs)."""
+    """The layout itself, checked against the processes (variables split along their
+    layout's axes, batches along the batch axis)."""
     mesh = layout.device_mesh
     mesh.backend_mesh  # noqa: B018 - checks the mesh against the processes
     return layout
@@ -98,29 +112,90 @@ def _splits_variable(layout) -> bool:
     return any(axis is not None and mesh.axis_size(axis) > 1 for axis in layout.axes)
 
 
-def _check_variable_layout(layout) -> None:
-    if _splits_variable(layout):
-        raise NotImplementedError(
-            f"{layout}: splitting a variable over processes (ModelParallel's model axis) "
-            "needs DTensor sharding, which nhanh's PyTorch engine does not do yet. Use "
-            "DataParallel, a mesh whose model axis has size 1, or the JAX engine.")
+def _placements(layout) -> list:
+    """DTensor placements: Shard(d) on the mesh axis tensor dimension d is split over,
+    Replicate() on the others."""
+    from torch.distributed.tensor import Replicate, Shard
+
+    mesh = layout.device_mesh
+    dims = {axis: d for d, axis in enumerate(layout.axes) if axis is not None}
+    return [Shard(dims[name]) if name in dims else Replicate() for name in mesh.axis_names]
+
+
+def _spec(layout) -> tuple:
+    """(torch's DeviceMesh, DTensor placements) of a layout."""
+    return layout.device_mesh.backend_mesh, _placements(layout)
+
+
+def _local_part(x, spec: tuple):
+    """This process's shard of a whole value x (a tensor or host array): along each split
+    dimension, the block at this process's coordinate on the mesh axis it is split over."""
+    mesh, placements = spec
+    where = mesh.get_coordinate()
+    for i, placement in enumerate(placements):
+        if placement.is_shard():
+            d = placement.dim
+            size = x.shape[d] // mesh.size(i)
+            x = x[(slice(None),) * d + (slice(where[i] * size, (where[i] + 1) * size),)]
+    return x
+
+
+def _sharded(x, spec: tuple):
+    """A DTensor of whole value x (the same in every process), each process keeping its
+    shard; host data is cut before it is converted, so only the shard reaches the device."""
+    from torch.distributed.tensor import DTensor
+
+    part = _local_part(x, spec)
+    local = core.convert_to_tensor(np.ascontiguousarray(part)) if isinstance(
+        part, np.ndarray) else part.contiguous().clone()
+    return DTensor.from_local(local, *spec, run_check=False)  # (layouts divide evenly)
 
 
 def distribute_value(x, layout):
     """A batch laid out along the batch axis: this process's rows (when the batch divides);
-    a replicated value: as it is (every process holds the same)."""
-    if isinstance(x, np.ndarray):  # host data (a batch, or an array kept for the call)
-        x = core.convert_to_tensor(x)
+    a variable's layout that splits it: a DTensor holding this process's shard; a
+    replicated value: as it is (every process holds the same)."""
     mesh = layout.device_mesh
     first = layout.axes[0] if layout.axes else None
     if first is not None and all(a is None for a in layout.axes[1:]) and mesh.axis_size(
             first) > 1 and first == _batch_axis():
+        if isinstance(x, np.ndarray):  # host data (a batch, or an array kept for the call)
+            x = core.convert_to_tensor(x)
         size, n = x.shape[0] // mesh.axis_size(first), mesh.axis_size(first)
         if x.shape[0] % n:
             return x
         rank = process_id() % n if n == num_processes() else _coordinate(mesh, first)
         return x[rank * size:(rank + 1) * size]
-    _check_variable_layout(layout)
+    if _splits_variable(layout):
+        kind = core.dtensor_type()
+        return x if kind is not None and isinstance(x, kind) else _sharded(x, _spec(layout))
+    return core.convert_to_tensor(x) if isinstance(x, np.ndarray) else x
+
+
+def state_value(x, layout, shape: tuple):
+    """A step's state value as the step takes and returns it: a split variable's local
+    shard (x may be the DTensor, the shard already, or the whole value of `shape`)."""
+    if not _splits_variable(layout):
+        return distribute_value(x, layout)
+    kind = core.dtensor_type()
+    if kind is not None and isinstance(x, kind):
+        return x._local_tensor
+    return _local_part(x, _spec(layout)) if tuple(x.shape) == tuple(shape) else x
+
+
+keeps_shards = _splits_variable  # a split variable is this process's shard (a DTensor)
+
+
+def gather_shards(x, layout):
+    """Inside a step: a split variable's whole value from the local shards (an all-gather
+    over each axis it is split on); anything else as it is."""
+    if not _splits_variable(layout):
+        return x
+    mesh = layout.device_mesh
+    for d, axis in enumerate(layout.axes):
+        if axis is not None and mesh.axis_size(axis) > 1:
+            group = mesh.backend_mesh.get_group(axis)
+            x = _functional.wait_tensor(_functional.all_gather_single(x.contiguous(), d, group))
     return x
 
 
@@ -139,20 +214,53 @@ def _coordinate(mesh, axis: str) -> int:
 
 
 def create(make, layout):
-    """make()'s value, the same in every process (process 0's, broadcast)."""
-    _check_variable_layout(layout)
-    value = make()
-    if num_processes() > 1:
-        dist.broadcast(value, src=0)
-    return value
+    """make()'s value, the same in every process (process 0's, broadcast); when the layout
+    splits it, a DTensor of this process's shard, which is all of it that reaches the device:
+    the whole is made on the host and process 0 sends it one shard at a time."""
+    if not _splits_variable(layout):
+        value = make()
+        if num_processes() > 1:
+            dist.broadcast(value, src=0)
+        return value
+    from torch.distributed.tensor import DTensor
+
+    with core.allocating_on_host():
+        value = make()
+    mesh, placements = spec = _spec(layout)
+    split = [i for i, p in enumerate(placements) if p.is_shard()]
+    mine, kept = tuple(mesh.get_coordinate()[i] for i in split), None
+    for where in itertools.product(*(range(mesh.size(i)) for i in split)):
+        part = value
+        for i, at in zip(split, where):
+            d, size = placements[i].dim, value.shape[placements[i].dim] // mesh.size(i)
+            part = part[(slice(None),) * d + (slice(at * size, (at + 1) * size),)]
+        part = part.to(core.DEVICE, memory_format=torch.contiguous_format, copy=True)
+        dist.broadcast(part, src=0)  # (process 0's is the one sent)
+        if where == mine:
+            kept = part
+    return DTensor.from_local(kept, *spec, run_check=False)
 
 
 def sharding_of(x):
-    return None
+    """A split variable's (mesh, placements), else None."""
+    kind = core.dtensor_type()
+    return (x.device_mesh, x.placements) if kind is not None and isinstance(x, kind) else None
 
 
 def place_like(x, sharding):
-    return x
+    """x (host data or a whole tensor) in `sharding`'s shards (see sharding_of)."""
+    return _sharded(x, sharding)
+
+
+def relayout(storage, layout):
+    """The storage of a Variable made before its splitting layout was known (a plain whole
+    tensor, the same in every process) as the DTensor of its shard; None when the layout
+    does not split it or it already is one."""
+    kind = core.dtensor_type()
+    if not _splits_variable(layout) or (kind is not None and isinstance(storage, kind)):
+        return None
+    return core.variable_storage(_sharded(storage.detach(), _spec(layout)),
+                                 isinstance(storage, torch.nn.Parameter))
 
 
 def process_local(x, layout):
@@ -160,8 +268,11 @@ def process_local(x, layout):
     return torch.as_tensor(x)
 
 
+whole = core.whole  # a split variable's whole value, read eagerly
+
+
 def to_host(x) -> np.ndarray:
-    return x.detach().cpu().numpy()
+    return core.whole(x.detach()).cpu().numpy()
 
 
 def initialize(coordinator: str | None, num_processes: int | None,
@@ -185,7 +296,22 @@ def initialize(coordinator: str | None, num_processes: int | None,
 
 # --- the step's hooks (see the module docstring) --------------------------------------------
 def begin_step(split: bool) -> None:
-    _local["split"] = split and num_processes() > 1
+    _local["split"] = split = split and num_processes() > 1
+    if split:
+        _local["group"], _local["size"], _local["index"] = _batch_group()
+
+
+def _batch_group() -> tuple:
+    """(process group, size, this process's index) along the current batch axis."""
+    from nhanh.distribution.distribution_lib import distribution
+
+    current = distribution()
+    mesh = None if current is None else current.device_mesh
+    size = num_processes() if mesh is None else mesh.axis_size(current.batch_dim_name)
+    if size == num_processes():
+        return dist.group.WORLD, size, process_id()
+    axis = current.batch_dim_name
+    return mesh.backend_mesh.get_group(axis), size, _coordinate(mesh, axis)
 
 
 def step_is_split() -> bool:
@@ -193,22 +319,27 @@ def step_is_split() -> bool:
 
 
 def stream_id() -> int:
-    """This process's random stream in a split step (0 elsewhere: one device's draws)."""
-    return process_id() if _local["split"] else 0
+    """This process's random stream in a split step: its place along the batch axis (0
+    elsewhere: one device's draws; processes computing the same rows draw the same)."""
+    return _local["index"] if _local["split"] else 0
 
 
 def synchronize(values) -> None:
-    """Make every process hold process 0's values (state made before the distribution)."""
+    """Make every process hold process 0's values (state made before the distribution), given
+    the Variables' storage."""
     if num_processes() > 1:
-        for value in values:
-            dist.broadcast(value, src=0)
+        kind = core.dtensor_type()
+        for value in values:  # (a DTensor's shards were cut from process 0's value)
+            if kind is None or not isinstance(value, kind):
+                view = core.state_view(value)  # (a Parameter: its memory, without autograd)
+                dist.broadcast(value if view is None else view, src=0)
 
 
 def _all_reduce_flat(tensors: list) -> list:
-    """The sum over processes of each tensor, through one all-reduce of them all."""
+    """The sum over the batch axis's processes of each tensor, through one all-reduce."""
     flat = torch.cat([t.reshape(-1).to(torch.float32 if t.is_floating_point() else t.dtype)
                       for t in tensors])
-    flat = _functional.wait_tensor(_functional.all_reduce(flat, "sum", dist.group.WORLD))
+    flat = _functional.wait_tensor(_functional.all_reduce(flat, "sum", _local["group"]))
     out, at = [], 0
     for t in tensors:
         out.append(flat[at:at + t.numel()].reshape(t.shape).to(t.dtype))
@@ -216,12 +347,80 @@ def _all_reduce_flat(tensors: list) -> list:
     return out
 
 
+# Gradients are summed over processes in buckets while the backward pass goes on, as DDP
+# does: a bucket's all-reduce starts once autograd has produced its last gradient (the
+# buckets hold the parameters in reverse, the order backward reaches them), and the step
+# waits for them all only when the optimizer asks (reduce_gradients). The first bucket is
+# small so that communication starts early. In a captured step these are nodes of the graph
+# in the order they ran, so a replay starts each all-reduce at the same point of backward.
+_FIRST_BUCKET, _BUCKET = 1 << 18, 1 << 22  # float32 elements: 1 MiB, then 16 MiB
+_pending: dict = {}  # id(gradient) -> (gradient, its bucket's all-reduce, start, end)
+
+
+def reduce_during_backward(params: list) -> None:
+    """Hooks on `params` (leaves about to be differentiated) that start each bucket's
+    all-reduce as soon as its gradients exist; nothing unless the step is split."""
+    _pending.clear()
+    if not _local["split"]:
+        return
+    buckets, current, size = [], [], 0
+    for p in reversed(params):
+        if not p.is_floating_point():
+            continue
+        current.append(p)
+        size += p.numel()
+        if size >= (_FIRST_BUCKET if not buckets else _BUCKET):
+            buckets.append(current)
+            current, size = [], 0
+    if current:
+        buckets.append(current)
+    for bucket in buckets:
+        waiting = _Bucket(bucket)
+        for p in bucket:
+            p.register_hook(functools.partial(waiting.arrive, id(p)))
+
+
+class _Bucket:
+    """Parameters whose gradients are summed in one all-reduce, started when the last
+    arrives."""
+
+    def __init__(self, params: list):
+        self.order = [id(p) for p in params]
+        self.arrived: dict = {}
+
+    def arrive(self, p_id: int, grad) -> None:
+        self.arrived[p_id] = grad
+        if len(self.arrived) < len(self.order):
+            return
+        grads = [self.arrived.pop(i) for i in self.order]
+        flat = torch.cat([g.detach().reshape(-1).to(torch.float32) for g in grads])
+        reduced, at = _functional.all_reduce(flat, "sum", _local["group"]), 0
+        for g in grads:
+            _pending[id(g)] = (g, reduced, at, at + g.numel())
+            at += g.numel()
+
+
 def reduce_gradients(grads: list) -> list:
-    """The gradients averaged over processes (each computed them on its rows)."""
+    """The gradients averaged over processes (each computed them on its rows): those whose
+    all-reduce started during backward are waited for, the others reduced together now."""
     if not _local["split"] or not grads:
         return grads
-    n = num_processes()
-    return [g / n for g in _all_reduce_flat([g.detach() for g in grads])]
+    n = _local["size"]
+    started = [_pending.get(id(g)) for g in grads]
+    _pending.clear()
+    rest = [g.detach() for g, s in zip(grads, started) if s is None or s[0] is not g]
+    rest = iter(_all_reduce_flat(rest) if rest else ())
+    waited: dict = {}
+    out = []
+    for g, s in zip(grads, started):
+        if s is None or s[0] is not g:
+            out.append(next(rest) / n)
+            continue
+        _, reduced, start, end = s
+        if id(reduced) not in waited:
+            waited[id(reduced)] = _functional.wait_tensor(reduced)
+        out.append((waited[id(reduced)][start:end].reshape(g.shape) / n).to(g.dtype))
+    return out
 
 
 def metrics_before(values: list):
@@ -241,11 +440,11 @@ class _SumOverProcesses(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x):
-        return _functional.wait_tensor(_functional.all_reduce(x, "sum", dist.group.WORLD))
+        return _functional.wait_tensor(_functional.all_reduce(x, "sum", _local["group"]))
 
     @staticmethod
     def backward(ctx, grad):
-        return _functional.wait_tensor(_functional.all_reduce(grad, "sum", dist.group.WORLD))
+        return _functional.wait_tensor(_functional.all_reduce(grad, "sum", _local["group"]))
 
 
 def sum_over_replicas(x):
@@ -258,7 +457,7 @@ def gather_outputs(out):
     if not _local["split"]:
         return out
     return _functional.wait_tensor(_functional.all_gather_single(out.contiguous(), 0,
-                                                                 dist.group.WORLD))
+                                                                 _local["group"]))
 
 
 PROCESS_PER_DEVICE = True  # torchrun's model: one process per device
