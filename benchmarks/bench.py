@@ -381,7 +381,8 @@ def torch_fit(contender: str, w: Workload, x, y, epochs: int) -> Callable[[], fl
     import torch
     from torch import nn
 
-    model = arch.build_torch(w.arch) if w.arch is not None else torch_sequential(w)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model = (arch.build_torch(w.arch) if w.arch is not None else torch_sequential(w)).to(device)
     optimizer = (torch.optim.SGD(model.parameters(), lr=w.learning_rate) if w.optimizer == "sgd"
                  else torch.optim.Adam(model.parameters(), lr=w.learning_rate, eps=1e-7))
     loss_fn = nn.CrossEntropyLoss() if w.classification else nn.MSELoss()
@@ -395,10 +396,11 @@ def torch_fit(contender: str, w: Workload, x, y, epochs: int) -> Callable[[], fl
         if not x_t.is_floating_point():
             x_t = x_t.long()  # token ids: nn.Embedding's usual index type
         y_t = torch.from_numpy(y).long() if w.classification else torch.from_numpy(y)
+        x_t, y_t = x_t.to(device), y_t.to(device)  # (on a GPU: resident, as nhanh's data)
         model.train()
         for _ in range(epochs):
-            perm = torch.from_numpy(rng.permutation(samples))
-            loss_sum = torch.zeros(())
+            perm = torch.from_numpy(rng.permutation(samples)).to(device)
+            loss_sum = torch.zeros((), device=device)
             for i in batch_starts(samples, w.batch_size):
                 idx = perm[i:i + w.batch_size]
                 optimizer.zero_grad(set_to_none=True)
@@ -418,15 +420,40 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
+def device_peak_mb(engine: str) -> float | None:
+    """The GPU's peak memory in use during this process (None on a CPU)."""
+    if engine == "torch":
+        torch = sys.modules.get("torch")
+        if torch is not None and torch.cuda.is_available():
+            return torch.cuda.max_memory_allocated() / 2**20
+        return None
+    jax = sys.modules.get("jax")
+    device = jax.devices()[0] if jax is not None else None
+    if device is None or device.platform == "cpu":
+        return None
+    return (device.memory_stats() or {}).get("peak_bytes_in_use", 0) / 2**20
+
+
 def timed(fn: Callable[[], float]) -> tuple[float, float]:
     start = time.perf_counter()
     value = fn()  # every fit ends on a host read of its loss: the device work is done
     return time.perf_counter() - start, value
 
 
+def sized(w: Workload) -> Workload:
+    """The workload with --batch-size / --samples applied (passed to workers through the
+    environment): GPU runs use batches that fill the device."""
+    batch, samples = os.environ.get("BENCH_BATCH_SIZE"), os.environ.get("BENCH_SAMPLES")
+    if batch:
+        w = dataclasses.replace(w, batch_size=int(batch))
+    if samples:
+        w = dataclasses.replace(w, samples=int(samples))
+    return w
+
+
 def worker(contender: str, workload: str, quick: bool) -> dict:
     """Build, fit twice, measure. Runs inside the contender's own process."""
-    w = WORKLOADS[workload]
+    w = sized(WORKLOADS[workload])
     samples, epochs = w.size(quick)
     result = {"contender": contender, "workload": workload, "samples": samples,
               "epochs": epochs, "steps": epochs * len(batch_starts(samples, w.batch_size))}
@@ -446,6 +473,7 @@ def worker(contender: str, workload: str, quick: bool) -> dict:
     except Exception as e:  # noqa: BLE001 - reported in the table, the other workloads go on
         result.update(status="error", note=f"{type(e).__name__}: {e}"[:300])
     result["peak_rss_mb"] = peak_rss_mb()
+    result["device_peak_mb"] = device_peak_mb(CONTENDERS[contender][1])
     return result
 
 
@@ -540,6 +568,8 @@ def summarize(results: list[dict]) -> list[dict]:
         row["status"] = "ok" if ok else row["runs"][0]["status"]
         for key in ("first_s", "steady_s", "peak_rss_mb", "loss"):
             row[key] = median([r[key] for r in ok]) if ok else None
+        peaks = [r["device_peak_mb"] for r in ok if r.get("device_peak_mb") is not None]
+        row["device_peak_mb"] = median(peaks) if peaks else None
         if ok:
             row["samples_per_s"] = ok[0]["samples"] * ok[0]["epochs"] / row["steady_s"]
             row["us_per_step"] = row["steady_s"] / ok[0]["steps"] * 1e6
@@ -567,7 +597,7 @@ def estimate_full_s(rows: list[dict], imports: dict[str, list]) -> float:
     total = sum(median(v) or 0 for v in imports.values()) or 30.0  # not measured: a guess
     for row in rows:
         if row["ok"]:
-            w = WORKLOADS[row["workload"]]
+            w = sized(WORKLOADS[row["workload"]])
             samples, epochs = w.size(quick=False)
             steps = epochs * len(batch_starts(samples, w.batch_size))
             total += process[row["contender"]] - fit_time[row["contender"]] + row["warmup_s"] \
@@ -579,6 +609,9 @@ def markdown_table(rows: list[dict]) -> str:
     head = ["workload", "contender", "runs", "first fit s", "steady fit s", "warm-up s",
             "steady samples/s", "steady µs/step", "steady × hand", "first × hand",
             "peak RSS MB", "loss"]
+    on_gpu = any(r.get("device_peak_mb") is not None for r in rows)
+    if on_gpu:
+        head.insert(-1, "peak GPU MB")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         if not r["ok"]:
@@ -589,6 +622,8 @@ def markdown_table(rows: list[dict]) -> str:
                      fmt(r["steady_s"], 3), fmt(r["warmup_s"], 3), fmt(r["samples_per_s"], 0),
                      fmt(r["us_per_step"], 0), fmt(r["steady_s_ratio"]), fmt(r["first_s_ratio"]),
                      fmt(r["peak_rss_mb"], 0), fmt(r["loss"], 4)]
+            if on_gpu:
+                cells.insert(-1, fmt(r["device_peak_mb"], 0))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -638,6 +673,11 @@ def main(argv=None) -> None:
                              "engines' own defaults. Use 1 on a busy machine")
     parser.add_argument("--imports", action=argparse.BooleanOptionalAction, default=None,
                         help="time `python -c 'import ...'` too (default: on, off with --quick)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="every workload's batch size (default: each its own; on a GPU, "
+                             "batches that fill it)")
+    parser.add_argument("--samples", type=int, default=None,
+                        help="every workload's samples per epoch at full size")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per worker process")
     parser.add_argument("--json", metavar="PATH", help="write every raw result here")
     parser.add_argument("--worker", nargs=2, metavar=("CONTENDER", "WORKLOADS"),
@@ -650,6 +690,9 @@ def main(argv=None) -> None:
             print(RESULT_TAG + json.dumps(worker(contender, workload, args.quick)), flush=True)
         return
 
+    for name, value in (("BENCH_BATCH_SIZE", args.batch_size), ("BENCH_SAMPLES", args.samples)):
+        if value is not None:
+            os.environ[name] = str(value)  # (the workers inherit it; see sized())
     workloads = split_list(args.workloads, WORKLOADS, "workloads")
     contenders = split_list(args.contenders, CONTENDERS, "contenders")
     runs = args.runs or (1 if args.quick else 3)
@@ -672,8 +715,9 @@ def main(argv=None) -> None:
                 imports[label].append(time_import(code, env, args.threads))
 
     rows = summarize(results)
-    sizes = ", ".join("%s %d samples x %d epoch(s)" % (w, *WORKLOADS[w].size(args.quick))
-                      for w in workloads)
+    sizes = ", ".join("%s %d samples x %d epoch(s), batch %d" % (
+        w, *sized(WORKLOADS[w]).size(args.quick), sized(WORKLOADS[w]).batch_size)
+        for w in workloads)
     print(f"## nhanh benchmarks{' (--quick)' if args.quick else ''}\n")
     print(f"{platform.machine()}, {os.cpu_count()} CPUs, threads: "
           f"{args.threads or 'engine defaults'}, load average {load_before:.1f} before / "
