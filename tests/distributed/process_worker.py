@@ -207,6 +207,14 @@ if ENGINE == "torch":
     alone = nhanh.models.load_model(path)
     for a, b in zip(alone.get_weights(), single[0].get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=2e-6)
+    # Variables start from process 0's values, whatever each process's own seed would give.
+    nhanh.utils.set_random_seed(100)
+    expected = mlp().get_weights()
+    nhanh.utils.set_random_seed(100 + RANK)
+    D.set_distribution(D.ModelParallel(layout_map=layout_map))
+    for a, b in zip(mlp().get_weights(), expected):
+        np.testing.assert_array_equal(a, b)
+    D.set_distribution(None)
     # A model built before the distribution was set is split when its steps are made.
     nhanh.utils.set_random_seed(3)
     early = mlp()

@@ -127,17 +127,21 @@ def _spec(layout) -> tuple:
     return layout.device_mesh.backend_mesh, _placements(layout)
 
 
-def _local_part(x, spec: tuple):
-    """This process's shard of a whole value x (a tensor or host array): along each split
-    dimension, the block at this process's coordinate on the mesh axis it is split over."""
+def _block(x, spec: tuple, where) -> object:
+    """The shard of a whole value x (a tensor or host array) that the process at mesh
+    coordinate `where` holds: along each split dimension, the block at that coordinate."""
     mesh, placements = spec
-    where = mesh.get_coordinate()
     for i, placement in enumerate(placements):
         if placement.is_shard():
             d = placement.dim
             size = x.shape[d] // mesh.size(i)
             x = x[(slice(None),) * d + (slice(where[i] * size, (where[i] + 1) * size),)]
     return x
+
+
+def _local_part(x, spec: tuple):
+    """This process's shard of a whole value x."""
+    return _block(x, spec, spec[0].get_coordinate())
 
 
 def _sharded(x, spec: tuple):
@@ -227,16 +231,14 @@ def create(make, layout):
     with core.allocating_on_host():
         value = make()
     mesh, placements = spec = _spec(layout)
-    split = [i for i, p in enumerate(placements) if p.is_shard()]
-    mine, kept = tuple(mesh.get_coordinate()[i] for i in split), None
-    for where in itertools.product(*(range(mesh.size(i)) for i in split)):
-        part = value
-        for i, at in zip(split, where):
-            d, size = placements[i].dim, value.shape[placements[i].dim] // mesh.size(i)
-            part = part[(slice(None),) * d + (slice(at * size, (at + 1) * size),)]
-        part = part.to(core.DEVICE, memory_format=torch.contiguous_format, copy=True)
+    mine, kept = mesh.get_coordinate(), None
+    # Every distinct shard once (coordinates along the axes nothing is split over are 0).
+    for where in itertools.product(*(range(mesh.size(i) if p.is_shard() else 1)
+                                     for i, p in enumerate(placements))):
+        part = _block(value, spec, where).to(core.DEVICE, memory_format=torch.contiguous_format,
+                                             copy=True)
         dist.broadcast(part, src=0)  # (process 0's is the one sent)
-        if where == mine:
+        if all(w == m for w, m, p in zip(where, mine, placements) if p.is_shard()):
             kept = part
     return DTensor.from_local(kept, *spec, run_check=False)
 
