@@ -1,6 +1,7 @@
 """The random engines: repeatability, distributions against closed forms and SciPy, independence
-of neighbouring counters; and for PyTorch's counter-based generator, Random123's known answers,
-traceability by make_fx and no host reads."""
+of neighbouring counters; and for PyTorch's two counter-based generators (tensor-op Philox4x32 for
+devices, NumPy's Philox4x64 behind one opaque op for the CPU), Random123's known answers,
+traceability by make_fx, and no host reads on the device path."""
 
 import math
 
@@ -161,8 +162,58 @@ def test_int64_products_keep_both_32_bit_halves():
     np.testing.assert_array_equal(((got >> 32) & 0xFFFFFFFF).numpy(), want >> np.uint64(32))
 
 
+@pytest.fixture(params=["host", "device"])
+def torch_path(request, monkeypatch):
+    """Which of the torch engine's word generators `_bits` uses: the CPU's opaque op, or the
+    tensor-op Philox a GPU runs (forced here on the CPU)."""
+    if request.param == "device":
+        monkeypatch.setattr(_torch_engine(), "_ON_HOST", False)
+    return request.param
+
+
+_M64 = (1 << 64) - 1
+
+
+def _philox4x64(counter, key):
+    """Philox4x64-10 in Python integers, from Salmon et al. (SC 2011): the reference for the
+    CPU's words."""
+    x0, x1, x2, x3 = counter
+    k0, k1 = key
+    for r in range(10):
+        if r:
+            k0, k1 = (k0 + 0x9E3779B97F4A7C15) & _M64, (k1 + 0xBB67AE8584CAA73B) & _M64
+        p0, p1 = x0 * 0xD2E7470EE14C6C93, x2 * 0xCA5A826395121157
+        x0, x1, x2, x3 = (p1 >> 64) ^ x1 ^ k0, p1 & _M64, (p0 >> 64) ^ x3 ^ k1, p0 & _M64
+    return x0, x1, x2, x3
+
+
 @torch_only
-def test_torch_words_are_uniform_bit_by_bit():
+def test_host_words_are_philox4x64_of_seed_and_stream(monkeypatch):
+    import torch
+
+    # the reference itself against Random123's kat_vectors ("philox4x64 10", counter 0, key 0)
+    assert _philox4x64((0, 0, 0, 0), (0, 0)) == (
+        0x16554D9ECA36314C, 0xDB20FE9D672D0FDC, 0xD7E772CEE186176B, 0x7E68B68AEC7BA23B)
+    engine = _torch_engine()
+    seed = torch.tensor([-7, 123456], dtype=torch.int32)  # a negative word: its 32-bit pattern
+    key0 = ((-7) & 0xFFFFFFFF) | (123456 << 32)
+    for stream in (0, 3):
+        monkeypatch.setattr(engine.distribution, "stream_id", lambda: stream)
+        got = to_numpy(engine._random_words(seed.long(), 13, stream)).tolist()
+        want = []
+        for block in range(2):  # 13 words: the first 6.5 of two blocks' eight 64-bit words
+            for word in _philox4x64((block, 0, 0, 0), (key0, stream)):
+                want += [word & 0xFFFFFFFF, word >> 32]
+        assert got == want[:13]
+        if engine.DEVICE.type == "cpu":  # the public draws go through it too
+            assert to_numpy(engine._bits(seed, 13)).tolist() == want[:13]
+            for p in (0.0, 0.3, 0.5, 1.0):  # Bernoulli: the same words against p * 2**32
+                keep = to_numpy(engine.bernoulli((13,), seed, p)).tolist()
+                assert keep == [w < round(p * 2**32) for w in want[:13]]
+
+
+@torch_only
+def test_torch_words_are_uniform_bit_by_bit(torch_path):
     words = to_numpy(_torch_engine()._bits(_seed(61, 2), N)).astype(np.uint64)
     assert words.min() >= 0 and words.max() < 2**32
     ones = np.array([((words >> np.uint64(i)) & np.uint64(1)).mean() for i in range(32)])
@@ -170,7 +221,7 @@ def test_torch_words_are_uniform_bit_by_bit():
 
 
 @torch_only
-def test_torch_draws_trace_with_make_fx_and_follow_the_traced_seed():
+def test_torch_draws_trace_with_make_fx_and_follow_the_traced_seed(torch_path):
     import torch
     from torch.fx.experimental.proxy_tensor import make_fx
 
@@ -183,6 +234,8 @@ def test_torch_draws_trace_with_make_fx_and_follow_the_traced_seed():
 
     traced = make_fx(draw)(torch.tensor([1, 0], dtype=torch.int32))
     assert "_local_scalar_dense" not in traced.code  # no .item() in the graph
+    # the CPU's words are one opaque node per draw; the device's are tensor ops
+    assert traced.code.count("nhanh.random_") == (5 if torch_path == "host" else 0)
     other = torch.tensor([123, 45], dtype=torch.int32)
     for got, want in zip(traced(other), draw(other)):
         torch.testing.assert_close(got, want, rtol=0, atol=0)
@@ -190,10 +243,13 @@ def test_torch_draws_trace_with_make_fx_and_follow_the_traced_seed():
 
 
 @torch_only
-def test_torch_draws_never_read_the_host(monkeypatch):
+def test_torch_draws_never_read_the_host_on_the_device_path(monkeypatch):
+    """What a GPU runs: no host read, so no wait for the device per draw. (On the CPU the opaque
+    op reads the seed, which is in host memory already.)"""
     import torch
 
     engine = _torch_engine()
+    monkeypatch.setattr(engine, "_ON_HOST", False)
     seed = nhanh.random.SeedGenerator(5).state.value
 
     def host_read(*args, **kwargs):

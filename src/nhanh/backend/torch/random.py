@@ -1,14 +1,28 @@
-"""Random draws on PyTorch from an explicit seed state, computed on the device.
+"""Random draws on PyTorch from an explicit seed state.
 
-The draws are a pure function of the seed tensor (a counter-based generator), so drawing never
-reads the seed on the host: a training step with dropout does not wait for the device each step,
-and it can be traced or compiled like any other tensor code.
+The draws are a pure function of the seed tensor (a counter-based generator keyed by it), so the
+same seed gives the same numbers eagerly and inside captured or compiled steps. Where the words
+come from depends on where tensors live:
+
+- On a GPU (any device but the CPU): Philox4x32-10 written as int64 tensor ops, computed on the
+  device. The seed is never read on the host, so a step with dropout does not wait for the
+  device each step.
+- On the CPU: one opaque op, `torch.ops.nhanh.random_words` (or `random_below`, the words
+  compared with a threshold: Bernoulli draws, dropout's masks), that reads the seed on the host
+  (free there: it is already in host memory) and runs NumPy's Philox4x64-10, in C. The tensor-op
+  Philox takes about a hundred full passes over memory per draw and made dropout most of a
+  transformer's CPU step; this is about 20x faster. Captured steps record the op as one node,
+  which replays as a call to it.
+
+Both are Random123's Philox (Salmon et al., SC 2011), keyed by the seed, so the words are as good
+either way; they are different numbers, so a seed draws different masks on the CPU and on a GPU.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from nhanh.backend.torch import distribution
@@ -38,16 +52,66 @@ def _philox4x32(counter: tuple, key: tuple) -> tuple:
     return x0, x1, x2, x3
 
 
+def _device_words(seed: torch.Tensor, n: int, stream: int) -> torch.Tensor:
+    """Philox4x32-10 words of key `seed` (2 int64 words) and counters (i, 0, stream, 0), as
+    tensor ops on seed's device: no host read, traceable."""
+    key = seed & _MASK
+    block = torch.arange(-(-n // 4), dtype=torch.int64, device=seed.device)
+    zero = torch.zeros_like(block)
+    words = _philox4x32((block & _MASK, block >> 32, zero + stream, zero), (key[0], key[1]))
+    return torch.stack(words, dim=-1).reshape(-1)[:n]
+
+
+_FIRST_COUNTER = 2**256 - 1  # NumPy's Philox steps its counter before each block: start at 0
+
+
+def _numpy_words(seed: torch.Tensor, n: int, stream: int) -> np.ndarray:
+    """Philox4x64-10 (NumPy's, in C) under key (seed's two 32-bit words as one 64-bit word,
+    stream), counters 0, 1, ...: each 64-bit word gives two 32-bit words, low half first. Reads
+    the seed on the host."""
+    low, high = (int(word) & _MASK for word in seed.reshape(2))  # (no tolist: see recording)
+    philox = np.random.Philox(key=np.array([low | high << 32, stream], dtype=np.uint64),
+                              counter=_FIRST_COUNTER)
+    return philox.random_raw(-(-n // 2)).view(np.uint32)[:n]
+
+
+def _host_words(seed: torch.Tensor, n: int, stream: int) -> torch.Tensor:
+    """The CPU kernel of `random_words`: _numpy_words as int64."""
+    return torch.from_numpy(_numpy_words(seed, n, stream).astype(np.int64))
+
+
+def _host_below(seed: torch.Tensor, n: int, stream: int, threshold: int) -> torch.Tensor:
+    """The CPU kernel of `random_below`: whether each of _numpy_words is below `threshold`,
+    compared in NumPy (a bool per word: no int64 words written and read again)."""
+    if threshold <= 0 or threshold >= 2**32:
+        return torch.full((n,), threshold > 0, dtype=torch.bool)
+    return torch.from_numpy(_numpy_words(seed, n, stream) < np.uint32(threshold))
+
+
+_library = torch.library.Library("nhanh", "DEF")
+_library.define("random_words(Tensor seed, int n, int stream) -> Tensor")
+_library.define("random_below(Tensor seed, int n, int stream, int threshold) -> Tensor")
+_library.impl("random_words", _host_words, "CPU")
+_library.impl("random_below", _host_below, "CPU")
+# (the shapes, for tracing with fake tensors: make_fx, torch.compile)
+_library.impl("random_words", lambda seed, n, stream: torch.empty(
+    (n,), dtype=torch.int64, device="meta"), "Meta")
+_library.impl("random_below", lambda seed, n, stream, threshold: torch.empty(
+    (n,), dtype=torch.bool, device="meta"), "Meta")
+_random_words = torch.ops.nhanh.random_words.default
+_random_below = torch.ops.nhanh.random_below.default
+_ON_HOST = DEVICE.type == "cpu"  # tensors live in host memory: words from random_words
+
+
 def _bits(seed, n: int) -> torch.Tensor:
     """`n` uniform 32-bit words (int64 tensor on DEVICE), a pure function of the seed."""
-    key = convert_to_tensor(seed, "int64").reshape(2) & _MASK
-    block = torch.arange(-(-n // 4), dtype=torch.int64, device=DEVICE)
-    zero = torch.zeros_like(block)
+    seed = convert_to_tensor(seed, "int64").reshape(2)
     # Each process of a step split over processes draws its own stream (its rows need masks of
-    # their own), through the counter's third word; the seed state stays the same everywhere.
-    stream = zero + distribution.stream_id()
-    words = _philox4x32((block & _MASK, block >> 32, stream, zero), (key[0], key[1]))
-    return torch.stack(words, dim=-1).reshape(-1)[:n]
+    # their own); the seed state stays the same everywhere.
+    stream = distribution.stream_id()
+    if _ON_HOST and seed.device.type == "cpu":
+        return _random_words(seed, n, stream)
+    return _device_words(seed.to(DEVICE), n, stream)
 
 
 def _unit(seed, n: int, bits: int = 24) -> torch.Tensor:
@@ -120,7 +184,11 @@ def bernoulli(shape, seed, p) -> torch.Tensor:
     shape = tuple(shape)
     n = math.prod(shape)
     if isinstance(p, (int, float)):  # compare the words themselves: no conversion pass
-        return (_bits(seed, n) < round(p * 2.0 ** 32)).reshape(shape)
+        threshold = round(p * 2.0 ** 32)
+        seed = convert_to_tensor(seed, "int64").reshape(2)
+        if _ON_HOST and seed.device.type == "cpu":
+            return _random_below(seed, n, distribution.stream_id(), threshold).reshape(shape)
+        return (_bits(seed, n) < threshold).reshape(shape)
     return _unit(seed, n).reshape(shape) < p
 
 
