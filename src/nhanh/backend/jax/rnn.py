@@ -58,43 +58,70 @@ def rnn(step_fn: Callable, inputs, initial_states, mask=None, go_backwards: bool
     return outputs[:, -1], outputs, final
 
 
+def _project_in_loop() -> bool:
+    """Whether a recurrence multiplies each step's inputs by the kernel inside the loop (on a
+    CPU) rather than the whole sequence before it (on accelerators, where one large matmul
+    is the fast way). On a 2-core CPU (LSTM(128), 100 steps, batch 64) the projection before
+    the loop measured ~30% slower per training step: the (time, batch, 4 * units) product and
+    its gradient are written, transposed and read back from memory, where the per-step product
+    stays in cache. A hand-written VJP saving fewer residuals was no faster: the step is bound
+    by its matmuls."""
+    return jax.default_backend() == "cpu"
+
+
 def lstm(inputs, h, c, kernel, recurrent_kernel, bias=None, mask=None,
          go_backwards: bool = False, zero_output_for_mask: bool = False):
-    """Keras's LSTM (tanh, sigmoid; gates i, f, c, o), inputs projected in one matmul."""
-    projected = jnp.matmul(inputs, kernel)
-    if bias is not None:
-        projected = projected + bias
+    """Keras's LSTM (tanh, sigmoid; gates i, f, c, o), all four gates in one matmul per step:
+    of [x_t, h] by the stacked [kernel; recurrent_kernel] on a CPU, of h by the recurrent
+    kernel after one projection of the whole sequence elsewhere (see _project_in_loop)."""
+    in_loop = _project_in_loop()
+    if in_loop:
+        weights, xs = jnp.concatenate([kernel, recurrent_kernel], axis=0), inputs
+    else:
+        weights, xs = recurrent_kernel, _projected(inputs, kernel, bias)
 
     def step(x, states):
         h_prev, c_prev = states
-        z = x + jnp.matmul(h_prev, recurrent_kernel)
+        if in_loop:
+            z = jnp.matmul(jnp.concatenate([x, h_prev], axis=-1), weights)
+            z = z if bias is None else z + bias
+        else:
+            z = x + jnp.matmul(h_prev, weights)
         i, f, g, o = jnp.split(z, 4, axis=-1)
         c_new = jax.nn.sigmoid(f) * c_prev + jax.nn.sigmoid(i) * jnp.tanh(g)
         h_new = jax.nn.sigmoid(o) * jnp.tanh(c_new)
         return h_new, (h_new, c_new)
 
-    _, outputs, (h, c) = rnn(step, projected, (h, c), mask, go_backwards, zero_output_for_mask)
+    _, outputs, (h, c) = rnn(step, xs, (h, c), mask, go_backwards, zero_output_for_mask)
     return outputs, h, c
+
+
+def _projected(inputs, kernel, bias):
+    out = jnp.matmul(inputs, kernel)
+    return out if bias is None else out + bias
 
 
 def gru(inputs, h, kernel, recurrent_kernel, bias=None, mask=None,
         go_backwards: bool = False, zero_output_for_mask: bool = False):
-    """Keras's GRU with reset_after=True (tanh, sigmoid; gates z, r, h; bias (2, 3*units))."""
-    projected = jnp.matmul(inputs, kernel)
-    if bias is not None:
-        projected = projected + bias[0]
+    """Keras's GRU with reset_after=True (tanh, sigmoid; gates z, r, h; bias (2, 3*units)); the
+    inputs projected inside the loop on a CPU (measured ~25% faster per training step there),
+    before it elsewhere (see _project_in_loop)."""
+    in_loop = _project_in_loop()
+    input_bias = None if bias is None else bias[0]
+    xs = inputs if in_loop else _projected(inputs, kernel, input_bias)
 
     def step(x, states):
         (h_prev,) = states
+        projected = _projected(x, kernel, input_bias) if in_loop else x
         inner = jnp.matmul(h_prev, recurrent_kernel)
         if bias is not None:
             inner = inner + bias[1]
-        x_z, x_r, x_h = jnp.split(x, 3, axis=-1)
+        x_z, x_r, x_h = jnp.split(projected, 3, axis=-1)
         r_z, r_r, r_h = jnp.split(inner, 3, axis=-1)
         z = jax.nn.sigmoid(x_z + r_z)
         r = jax.nn.sigmoid(x_r + r_r)
         h_new = z * h_prev + (1 - z) * jnp.tanh(x_h + r * r_h)
         return h_new, (h_new,)
 
-    _, outputs, (h,) = rnn(step, projected, (h,), mask, go_backwards, zero_output_for_mask)
+    _, outputs, (h,) = rnn(step, xs, (h,), mask, go_backwards, zero_output_for_mask)
     return outputs, h
