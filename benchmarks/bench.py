@@ -490,6 +490,9 @@ def thread_env(threads: int | None) -> dict:
 
 def child_env(contender: str | None, threads: int | None) -> dict:
     env = {**os.environ, **thread_env(threads)}
+    # Every contender compiles afresh (nhanh's persistent cache would otherwise serve its first
+    # fit from earlier runs); bench_first_fit.py measures the cache. Set it to measure here too.
+    env.setdefault("NHANH_COMPILATION_CACHE", "0")
     if contender:
         env["NHANH_BACKEND"] = env["KERAS_BACKEND"] = CONTENDERS[contender][1]
     return env
