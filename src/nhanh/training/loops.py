@@ -117,9 +117,9 @@ def train_epoch(model, steps: Steps, arrays, order: np.ndarray, batch_size: int,
                 bar.update(done, lambda: shown)
         if bar.interactive:
             steps.stretch_size = stretch.size  # the next epoch starts from what was learned
-        if num_steps > max(full, first):
-            batch = take_rows(arrays, _index(order, full * batch_size, len(order)))
-            state, logs = steps.train(state, batch)
+        if num_steps > max(full, first):  # the short last batch: gathered inside its step
+            state, logs = steps.train_rows(state, arrays,
+                                           _index(order, full * batch_size, len(order)))
             done += 1
     finally:
         steps.scatter(state)

@@ -7,6 +7,7 @@ import inspect
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.extend.core import find_top_trace
 
 NAME = "jax"
 _DEVICE_PUT_MAY_ALIAS = "may_alias" in inspect.signature(jax.device_put).parameters  # jax>=0.4.34
@@ -20,11 +21,28 @@ def standardize_dtype(dtype) -> str:
     return np.dtype(dtype).name
 
 
+_EAGER = type(find_top_trace(()))  # the trace outside every jit, grad and vmap
+
+
+def host_made() -> bool:
+    """Whether a new array is better made by NumPy and transferred: outside every trace, on a
+    CPU. jax.numpy compiles a small XLA program per shape and dtype for zeros, ones, full or a
+    Python number (tens of milliseconds each, at model build time); a host array is free."""
+    return type(find_top_trace(())) is _EAGER and jax.default_backend() == "cpu"
+
+
+def canonical_dtype(dtype):
+    """The dtype JAX stores `dtype` as (64-bit types as 32-bit unless x64 is on)."""
+    return jax.dtypes.canonicalize_dtype(jnp.dtype(float if dtype is None else dtype))
+
+
 def convert_to_tensor(x, dtype=None):
     if dtype is not None:
         dtype = standardize_dtype(dtype)
     if isinstance(x, jax.Array):
         return x if dtype is None or x.dtype == dtype else x.astype(dtype)
+    if dtype is not None and isinstance(x, (bool, int, float)) and host_made():
+        x = np.asarray(x, canonical_dtype(dtype))
     if isinstance(x, np.ndarray) and x.dtype.kind in "biuf":
         # A plain transfer: jnp.asarray would compile a small conversion program per shape.
         target = jnp.dtype(dtype) if dtype is not None else \
@@ -108,10 +126,46 @@ def fori_loop(lower, upper, body, init):
     return jax.lax.fori_loop(lower, upper, body, init)
 
 
+# XLA:CPU's older code generator compiles a program in about half the time of its fusion
+# emitters, and runs small programs as fast; past some tens of thousands of numbers its loops
+# fall behind (an MLP on 87k numbers: a quarter slower per step; 340k: half). A program whose
+# arguments hold fewer numbers than this is dominated by its compile: the article's job.
+SMALL_PROGRAM = 1 << 15
+_QUICK_CODEGEN = {"xla_cpu_use_fusion_emitters": False}
+
+
+class _SizedJit:
+    """jax.jit, choosing XLA's code generator on the first call from the arguments' size. A
+    call from inside another compiled program (a step inside a fused loop) is traced into it:
+    there XLA takes the outer program's options."""
+
+    __slots__ = ("_fn", "_donate", "_top", "_nested")
+
+    def __init__(self, fn, donate):
+        self._fn, self._donate = fn, donate
+        self._top = self._nested = None
+
+    def __call__(self, *args):
+        leaves = jax.tree_util.tree_leaves(args)
+        if any(isinstance(leaf, jax.core.Tracer) for leaf in leaves):
+            if self._nested is None:
+                self._nested = jax.jit(self._fn, donate_argnums=self._donate)
+            return self._nested(*args)
+        if self._top is None:
+            numbers = sum(getattr(leaf, "size", 1) for leaf in leaves)
+            self._top = jax.jit(self._fn, donate_argnums=self._donate,
+                                compiler_options=_QUICK_CODEGEN if numbers < SMALL_PROGRAM
+                                else None)
+        return self._top(*args)
+
+
 def compile_step(fn, donate_state=False, mode="auto"):
     if mode == "eager":
         return fn
-    return jax.jit(fn, donate_argnums=(0,) if donate_state else ())
+    donate = (0,) if donate_state else ()
+    if jax.default_backend() != "cpu":
+        return jax.jit(fn, donate_argnums=donate)
+    return _SizedJit(fn, donate)
 
 
 compile_loop = compile_step

@@ -4,20 +4,40 @@ import builtins
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.numpy import (  # noqa: F401  (re-exported as the backend's ops)
     abs, absolute, add, all, any, arange, arctan, argmax, argmin, argsort, broadcast_to, ceil,
     concatenate, count_nonzero, cos, cumsum, diag, divide, dot, einsum, equal, exp, expand_dims,
-    expm1, eye, flip, floor, floor_divide, full, full_like, greater, greater_equal, isfinite,
+    expm1, eye, flip, floor, floor_divide, full_like, greater, greater_equal, isfinite,
     isinf, isnan, less, less_equal, linspace, log, log1p, log2, log10, logical_and,
     logical_not, logical_or, matmul, max, maximum, mean, min, minimum, mod, moveaxis,
-    multiply, nan_to_num, negative, not_equal, ones, ones_like, outer, pad, power, prod, repeat,
+    multiply, nan_to_num, negative, not_equal, ones_like, outer, pad, power, prod, repeat,
     reshape, round, sign, sin, sort, split, sqrt, square, squeeze, stack, std, subtract, sum,
     swapaxes, take, take_along_axis, tan, tanh, tensordot, transpose, tril, triu,
-    true_divide, var, where, zeros, zeros_like,
+    true_divide, var, where, zeros_like,
 )
 from jax.scipy.special import erf  # noqa: F401
 
+from nhanh.backend.jax.core import canonical_dtype, host_made
+
 rsqrt = jax.lax.rsqrt
+
+
+def full(shape, fill_value, dtype=None):
+    if host_made() and isinstance(fill_value, (bool, int, float, np.generic)) \
+            and dtype is not None:  # (else jax.numpy's weak types decide the dtype)
+        dtype = canonical_dtype(dtype)  # (np.zeros: pages the allocator gives zeroed, untouched)
+        host = np.zeros(shape, dtype) if fill_value == 0 else np.full(shape, fill_value, dtype)
+        return jax.device_put(host)
+    return jnp.full(shape, fill_value, dtype)
+
+
+def zeros(shape, dtype=None):
+    return full(shape, 0, float if dtype is None else dtype)  # (float: JAX's default float)
+
+
+def ones(shape, dtype=None):
+    return full(shape, 1, float if dtype is None else dtype)
 
 
 def logsumexp(x, axis=None, keepdims=False):
