@@ -14,7 +14,7 @@ from typing import Any, Sequence
 from nhanh import config, constraints, initializers, ops, regularizers
 from nhanh.distribution import placement
 from nhanh.layers.layer import InputSpec, Layer
-from nhanh.ops.fused_normalization import batch_norm_training, layer_norm
+from nhanh.ops.fused_normalization import batch_norm_training
 
 Axis = int | Sequence[int]
 
@@ -322,8 +322,8 @@ class LayerNormalization(_AffineNormalization):
         shape = ops.shape(x)
         axes = tuple(canonical_axes(self, self.axis, shape))
         if not self.rms_scaling:  # (PyTorch's fused kernel where the axes are the last ones)
-            return to_compute_dtype(self, layer_norm(x, axes, self.gamma, self.beta,
-                                                     self.epsilon))
+            return to_compute_dtype(self, ops.layer_normalization(
+                x, self.gamma, self.beta, axis=axes, epsilon=self.epsilon))
         broadcast = tuple(d if i in axes else 1 for i, d in enumerate(shape))
         out = x * ops.rsqrt(ops.var(x, axis=axes, keepdims=True) + self.epsilon)
         return to_compute_dtype(self, out * ops.reshape(self.gamma.value, broadcast))

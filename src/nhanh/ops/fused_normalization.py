@@ -1,9 +1,9 @@
-"""Normalizations that engines run as one fused kernel, behind one op each.
+"""Training-mode batch normalization as one fused kernel where an engine has one.
 
-Not Keras names: layers call them (BatchNormalization in training, LayerNormalization), and so
-may users who want the same speed. An engine with such a kernel (PyTorch) provides the op in
-its `nn` module, returning None where the kernel does not apply; elsewhere (JAX, whose
-compiler fuses the formula itself) the op is written out here.
+Not a Keras name: BatchNormalization calls it in training, and so may users who want the same
+speed. An engine with such a kernel (PyTorch) provides the op in its `nn` module, returning
+None where the kernel does not apply; elsewhere (JAX, whose compiler fuses the formula itself)
+the op is written out here. (Layer normalization's kernel sits behind ops.layer_normalization.)
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from nhanh import backend as _backend
 from nhanh import ops
 from nhanh.variables import Variable
 
-__all__ = ["batch_norm_training", "layer_norm"]
+__all__ = ["batch_norm_training"]
 
 
 def _array(v):
@@ -61,42 +61,3 @@ def batch_norm_training(x, axis: int, gamma=None, beta=None, epsilon: float = 1e
     if beta is not None:
         shift = shift + ops.reshape(beta, shape)
     return x * inv + shift, mean, variance
-
-
-def layer_norm(x, axes, gamma=None, beta=None, epsilon: float = 1e-3):
-    """Layer normalization over `axes` of each sample:
-    `(x - mean) / sqrt(variance + epsilon) * gamma + beta`.
-
-    On PyTorch this is torch's fused layer-norm kernel when `axes` are the last axes, on JAX
-    the formula, which XLA fuses; elsewhere the formula.
-
-    Args:
-        x: Float input tensor.
-        axes: Int or sequence of ints, the normalized axes (negative counts from the end).
-        gamma: Optional scale, of the normalized axes' shape.
-        beta: Optional offset, of the normalized axes' shape.
-        epsilon: Small float added to the variance.
-
-    Returns:
-        A tensor of x's shape and dtype.
-    """
-    x, gamma, beta = _array(x), _array(gamma), _array(beta)
-    rank = ops.ndim(x)
-    given = [axes] if isinstance(axes, int) else list(axes)
-    if not given or any(isinstance(a, bool) or not isinstance(a, int) or not -rank <= a < rank
-                        for a in given):
-        raise ValueError(f"layer_norm: axes must be ints in [{-rank}, {rank}) for inputs of "
-                         f"shape {ops.shape(x)}, got axes={axes!r}.")
-    axes = tuple(sorted({a % rank for a in given}))
-    fused = _fused("layer_norm", x, axes, gamma, beta, epsilon)
-    if fused is not None:
-        return fused
-    shape = tuple(d if i in axes else 1 for i, d in enumerate(ops.shape(x)))
-    variance = ops.var(x, axis=axes, keepdims=True)
-    inv = ops.rsqrt(variance + epsilon)
-    if gamma is not None:
-        inv = inv * ops.reshape(gamma, shape)
-    shift = -ops.mean(x, axis=axes, keepdims=True) * inv
-    if beta is not None:
-        shift = shift + ops.reshape(beta, shape)
-    return x * inv + shift

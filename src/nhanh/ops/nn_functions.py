@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 
+from nhanh import backend as _backend
 from nhanh import config, dtypes, ops
 
 __all__ = ["batch_normalization", "binary_crossentropy", "categorical_crossentropy", "cdist", "layer_normalization", "moments", "multi_hot", "normalize", "psnr", "rms_normalization", "sparse_categorical_crossentropy", "swish"]
@@ -173,6 +174,12 @@ def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon: float | None
     rank = ops.ndim(x)
     axes = _axes(axis, rank, "layer_normalization")
     shape = [ops.shape(x)[a] if a in axes else 1 for a in range(rank)]
+    kernel = getattr(_backend.get().nn, "layer_norm", None)  # an engine's fused kernel
+    if kernel is not None and not rms_scaling:
+        out = kernel(x, axes, *(None if v is None else ops.convert_to_tensor(v, ops.dtype(x))
+                                for v in (gamma, beta)), epsilon)
+        if out is not None:  # (None: the kernel does not take these axes or shapes)
+            return ops.cast(out, original)
 
     def spread(v):
         if v is None:
