@@ -410,12 +410,14 @@ def reduce_gradients(grads: list) -> list:
     n = _local["size"]
     started = [_pending.get(id(g)) for g in grads]
     _pending.clear()
-    rest = [g.detach() for g, s in zip(grads, started) if s is None or s[0] is not g]
+    # (a hook's entry is for this very tensor, not one that reused a freed tensor's id)
+    started = [s if s is not None and s[0] is g else None for g, s in zip(grads, started)]
+    rest = [g.detach() for g, s in zip(grads, started) if s is None]
     rest = iter(_all_reduce_flat(rest) if rest else ())
     waited: dict = {}
     out = []
     for g, s in zip(grads, started):
-        if s is None or s[0] is not g:
+        if s is None:
             out.append(next(rest) / n)
             continue
         _, reduced, start, end = s
