@@ -81,13 +81,21 @@ def test_zeros_ones_full_and_numbers_match_numpy_outside_and_inside_a_trace(back
 def test_a_short_last_batch_compiles_one_program_more(backend):
     model = small_model()
     x, y = data(10)  # batches of 4, 4 and 2
-    model.predict(x[:1], verbose=0)  # (prediction's own program, outside the count)
-    with counted_compiles() as seen:
-        model.fit(x, y, batch_size=4, epochs=2, verbose=0)
-    assert len(seen) == 2  # the fused loop of full batches, and the step for the last two rows
-    with counted_compiles() as seen:
-        model.fit(x, y, batch_size=4, epochs=1, verbose=0)
-    assert len(seen) == 0
+    calls = {"fit": lambda: model.fit(x, y, batch_size=4, epochs=2, verbose=0),
+             "evaluate": lambda: model.evaluate(x, y, batch_size=4, verbose=0),
+             "predict": lambda: model.predict(x, batch_size=4, verbose=0)}
+    for name, call in calls.items():
+        with counted_compiles() as seen:
+            call()
+        # the fused loop of full batches, and the step for the last two rows
+        assert len(seen) == 2, name
+        with counted_compiles() as seen:
+            call()
+        assert len(seen) == 0, name
+    whole = model.predict(x, batch_size=10, verbose=0)
+    np.testing.assert_allclose(calls["predict"](), whole, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(calls["evaluate"](), model.evaluate(x, y, batch_size=10,
+                                                                   verbose=0), rtol=1e-5)
 
 
 def fitted_weights(monkeypatch, small_program: int, rows: int = 10):

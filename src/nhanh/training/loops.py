@@ -16,7 +16,7 @@ from nhanh import backend as _backend
 from nhanh import ops
 from nhanh.distribution import placement
 from nhanh.training import progress
-from nhanh.training.data import slice_rows, take_rows
+from nhanh.training.data import slice_rows
 from nhanh.training.steps import Steps
 
 
@@ -181,8 +181,8 @@ def test_pass(model, steps: Steps, arrays, num_samples: int, batch_size: int, nu
                 stretch.measured(count, time.perf_counter() - started)
                 bar.update(done, lambda: shown)
         if num_steps > full:
-            rows = ops.arange(full * batch_size, num_samples)
-            metric_state, logs = steps.test(metric_state, weights, take_rows(arrays, rows))
+            rows = ops.convert_to_tensor(np.arange(full * batch_size, num_samples))
+            metric_state, logs = steps.on_rows("test")(metric_state, weights, arrays, rows)
             done += 1
     finally:
         steps.scatter_metrics(metric_state)
@@ -220,8 +220,8 @@ def predict_pass(steps: Steps, x, num_samples: int, batch_size: int, num_steps: 
             out, seeds = steps.loop("predict", batch_size, full)(weights, seeds, x)
             outputs.append(out)
         if num_steps > full:
-            rows = ops.arange(full * batch_size, num_samples)
-            out, seeds = steps.predict(weights, seeds, take_rows(x, rows))
+            rows = ops.convert_to_tensor(np.arange(full * batch_size, num_samples))
+            out, seeds = steps.on_rows("predict")(weights, seeds, x, rows)
             outputs.append(out)
     finally:
         steps.scatter_seeds(seeds)

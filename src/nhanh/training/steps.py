@@ -100,6 +100,21 @@ class Steps:
             self._loops[key] = b.compile_loop(fn, donate_state=kind != "predict",
                                               mode=self.mode)
         return self._loops[key]
+
+    def on_rows(self, kind: str):
+        """The compiled `kind` step ('test' or 'predict') on rows of device-resident arrays,
+        gathered inside it: a short last batch costs that one program, not an eager gather
+        per array besides (on JAX each is a small program to compile)."""
+        key = (kind, "rows")
+        if key not in self._loops:
+            step = getattr(self, f"_{kind}")
+
+            def on_rows(carried, weights, arrays, rows):
+                return step(carried, weights, take_rows(arrays, rows))
+
+            self._loops[key] = _backend.get().compile_step(
+                self._counted(kind, on_rows), donate_state=kind == "test", mode=self.mode)
+        return self._loops[key]
     @staticmethod
     def key_of(model) -> tuple:
         """Identity of the state lists; a change (a layer frozen, a new compile) needs new steps."""
