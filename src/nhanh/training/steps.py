@@ -107,13 +107,9 @@ class Steps:
         per array besides (on JAX each is a small program to compile)."""
         key = (kind, "rows")
         if key not in self._loops:
-            step = getattr(self, f"_{kind}")
-
-            def on_rows(carried, weights, arrays, rows):
-                return step(carried, weights, take_rows(arrays, rows))
-
             self._loops[key] = _backend.get().compile_step(
-                self._counted(kind, on_rows), donate_state=kind == "test", mode=self.mode)
+                self._counted(kind, getattr(self, f"_{kind}_rows")),
+                donate_state=kind == "test", mode=self.mode)
         return self._loops[key]
     @staticmethod
     def key_of(model) -> tuple:
@@ -225,6 +221,12 @@ class Steps:
 
     def _train_rows(self, state, arrays, rows):
         return self._train(state, take_rows(arrays, rows))
+
+    def _test_rows(self, metric_state, weights, arrays, rows):
+        return self._test(metric_state, weights, take_rows(arrays, rows))
+
+    def _predict_rows(self, weights, seeds, x, rows):
+        return self._predict(weights, seeds, take_rows(x, rows))
 
     def _train_in_place(self, state, data):
         """Keras's PyTorch form of train_step (zero_grad, loss.backward(), optimizer.apply):
