@@ -170,6 +170,17 @@ def test_slice_and_slice_update_match_numpy_indexing():
     np.testing.assert_array_equal(to_numpy(new), want)
 
 
+@pytest.mark.parametrize("index_dtype", ["int32", "int64"])
+def test_take_rows_matches_numpy_eager_and_compiled(index_dtype):
+    x = np.arange(60.0, dtype="float32").reshape(10, 3, 2)
+    rows = np.array([9, 0, 4, 4], index_dtype)
+    take = nhanh.backend.get().take_rows
+    compiled = nhanh.backend.get().compile_step(lambda x, rows: take(x, rows))
+    for got in (take(ops.convert_to_tensor(x), ops.convert_to_tensor(rows)),
+                compiled(ops.convert_to_tensor(x), ops.convert_to_tensor(rows))):
+        np.testing.assert_array_equal(to_numpy(got), x[rows])
+
+
 def test_slice_with_a_traced_start_inside_a_compiled_step():
     x = ops.convert_to_tensor(np.arange(10.0, dtype="float32"))
     step = nhanh.backend.get().compile_step(lambda x, start: ops.slice(x, (start,), (3,)))

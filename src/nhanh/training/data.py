@@ -237,7 +237,8 @@ class ArrayData:
 
 def take_rows(arrays, index):
     """The rows `index` of every array in a (possibly nested) tuple of backend arrays."""
-    return _map_tree(arrays, lambda a: ops.take(a, index, axis=0))
+    take = _backend.get().take_rows
+    return _map_tree(arrays, lambda a: take(a, index))
 
 
 def slice_rows(arrays, start, count: int):

@@ -25,6 +25,7 @@ from nhanh.backend.jax.core import (
     shape,
     standardize_dtype,
     stop_gradient,
+    take_rows,
     transfer_copies,
     value_and_grad,
 )

@@ -21,9 +21,10 @@ import jax
 ENV = "NHANH_COMPILATION_CACHE"
 OFF = ("0", "false", "off", "no", "")
 # JAX caches only programs that took at least a second to compile; nhanh's fused training loops
-# take 0.05-0.5 s on a CPU and are what a first fit waits for. Below this, writing the entry
-# costs about what compiling again would.
-MIN_COMPILE_SECONDS = 0.05
+# take 0.03-0.5 s on a CPU (small ones through XLA's quicker code generator) and are what a
+# first fit waits for. Writing an entry costs about 0.01 s; below this, a second run would save
+# less than the first run paid.
+MIN_COMPILE_SECONDS = 0.02
 MAX_BYTES = 1 << 30  # least recently used programs are evicted beyond this
 
 

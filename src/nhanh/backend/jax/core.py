@@ -118,6 +118,10 @@ def batch_input(x):
     return x  # jax.jit moves NumPy arguments itself, in C++, faster than device_put
 
 
+def take_rows(x, index):
+    return jnp.take(x, index, axis=0, mode="clip")  # (the index is in range by construction)
+
+
 def transfer_copies() -> bool:
     return True  # even on a CPU: XLA wants its own, aligned buffers
 
@@ -129,9 +133,10 @@ def fori_loop(lower, upper, body, init):
 # XLA:CPU's older code generator compiles a program in about half the time of its fusion
 # emitters, and runs small programs as fast; past some tens of thousands of numbers its loops
 # fall behind (an MLP on 87k numbers: a quarter slower per step; 340k: half). A program whose
-# arguments hold fewer numbers than this is dominated by its compile: the article's job.
+# arguments hold fewer numbers than this is dominated by its compile: the article's job. Its
+# machine code is also made in one piece, not split for parallel compilation (a sixth less).
 SMALL_PROGRAM = 1 << 15
-_QUICK_CODEGEN = {"xla_cpu_use_fusion_emitters": False}
+_QUICK_CODEGEN = {"xla_cpu_use_fusion_emitters": False, "xla_cpu_parallel_codegen_split_count": 1}
 
 
 class _SizedJit:

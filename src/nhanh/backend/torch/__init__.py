@@ -30,6 +30,7 @@ from nhanh.backend.torch.core import (
     standardize_dtype,
     state_view,
     stop_gradient,
+    take_rows,
     transfer_copies,
     value_and_grad,
     variable_storage,

@@ -243,6 +243,10 @@ def batch_input(x):
     return convert_to_tensor(x)
 
 
+def take_rows(x, index):
+    return torch.index_select(x, 0, index)
+
+
 def transfer_copies() -> bool:
     return DEVICE.type != "cpu"  # torch.as_tensor shares a NumPy array's memory
 
