@@ -106,6 +106,11 @@ def fitted_weights(monkeypatch, small_program: int, rows: int = 10):
     return model.get_weights()
 
 
+QUICK = pytest.mark.skipif(not jax_core._JIT_OPTIONS,
+                           reason="this JAX's jit takes no compiler options")
+
+
+@QUICK
 def test_small_programs_take_the_quick_code_generator(backend, monkeypatch):
     # An option XLA refuses shows which programs are compiled with the quick generator.
     monkeypatch.setattr(jax_core, "_QUICK_CODEGEN", {"xla_cpu_use_fusion_emitters": "refused"})
@@ -116,6 +121,7 @@ def test_small_programs_take_the_quick_code_generator(backend, monkeypatch):
     fitted_weights(monkeypatch, small_program=x.size)  # a program at the bound: default options
 
 
+@QUICK
 def test_the_quick_code_generator_trains_to_the_same_numbers(backend, monkeypatch):
     quick = fitted_weights(monkeypatch, jax_core.SMALL_PROGRAM)
     default = fitted_weights(monkeypatch, 0)

@@ -7,10 +7,15 @@ import inspect
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.extend.core import find_top_trace
+
+try:
+    from jax.extend.core import find_top_trace
+except ImportError:  # JAX before 0.4.36: jax.core's, the same answer outside and inside jit
+    from jax.core import find_top_trace
 
 NAME = "jax"
 _DEVICE_PUT_MAY_ALIAS = "may_alias" in inspect.signature(jax.device_put).parameters  # jax>=0.4.34
+_JIT_OPTIONS = "compiler_options" in inspect.signature(jax.jit).parameters  # (not in 0.4.30)
 
 
 def standardize_dtype(dtype) -> str:
@@ -168,7 +173,7 @@ def compile_step(fn, donate_state=False, mode="auto"):
     if mode == "eager":
         return fn
     donate = (0,) if donate_state else ()
-    if jax.default_backend() != "cpu":
+    if jax.default_backend() != "cpu" or not _JIT_OPTIONS:
         return jax.jit(fn, donate_argnums=donate)
     return _SizedJit(fn, donate)
 
