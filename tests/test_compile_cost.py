@@ -19,17 +19,20 @@ pytestmark = pytest.mark.engines("jax")
 @contextlib.contextmanager
 def counted_compiles():
     """The number of XLA compilations inside the block (JAX's own monitoring events)."""
-    seen = []
+    seen, counting = [], [True]
 
     def listener(event, duration, **kwargs):
-        if event == "/jax/core/compile/backend_compile_duration":
+        if counting[0] and event == "/jax/core/compile/backend_compile_duration":
             seen.append(duration)
 
     jax.monitoring.register_event_duration_secs_listener(listener)
     try:
         yield seen
     finally:
-        jax.monitoring.unregister_event_duration_listener(listener)
+        counting[0] = False  # (JAX 0.4.30 cannot unregister a listener: it then stays idle)
+        unregister = getattr(jax.monitoring, "unregister_event_duration_listener", None)
+        if unregister is not None:
+            unregister(listener)
 
 
 def small_model(optimizer="adam"):
@@ -78,6 +81,8 @@ def test_zeros_ones_full_and_numbers_match_numpy_outside_and_inside_a_trace(back
     assert ops.full((2,), 1.5).dtype == jax.numpy.full((2,), 1.5).dtype  # weak types: JAX's
 
 
+@pytest.mark.skipif(not jax_core._DEVICE_PUT_MAY_ALIAS,
+                    reason="JAX before 0.4.34 copies the state's first buffers by compiled programs")
 def test_a_short_last_batch_compiles_one_program_more(backend):
     model = small_model()
     x, y = data(10)  # batches of 4, 4 and 2
