@@ -239,12 +239,12 @@ class BatchNormalization(_AffineNormalization):
         return self._normalize(x, ops.reshape(mean, shape), ops.reshape(variance, shape), shape)
 
     def _moments(self, x, mask):
-        """The batch mean and (biased) variance per feature, over unmasked positions only."""
+        """The batch mean and (biased) variance per feature, over unmasked positions only, and
+        over every process's rows when the batch is split (call() takes batch_norm_training
+        otherwise)."""
         axes = self._reduction_axes
         if mask is None:
-            if not placement.batch_split_over_processes():
-                return ops.mean(x, axis=axes), ops.var(x, axis=axes)
-            weight = ops.ones_like(x)  # (below: sums over every process's rows)
+            weight = ops.ones_like(x)
         else:
             if ops.ndim(mask) != ops.ndim(x) - 1:
                 raise ValueError(

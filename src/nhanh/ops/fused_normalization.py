@@ -19,11 +19,6 @@ def _array(v):
     return v.value if isinstance(v, Variable) else v
 
 
-def _fused(name: str, *args):
-    kernel = getattr(_backend.get().nn, name, None)
-    return None if kernel is None else kernel(*args)
-
-
 def batch_norm_training(x, axis: int, gamma=None, beta=None, epsilon: float = 1e-3):
     """Training-mode batch normalization: the outputs and the batch statistics they use.
 
@@ -47,17 +42,11 @@ def batch_norm_training(x, axis: int, gamma=None, beta=None, epsilon: float = 1e
     if isinstance(axis, bool) or not isinstance(axis, int) or not -rank <= axis < rank:
         raise ValueError(f"batch_norm_training: axis must be an int in [{-rank}, {rank}) for "
                          f"inputs of shape {ops.shape(x)}, got axis={axis!r}.")
-    fused = _fused("batch_norm_training", x, axis, gamma, beta, epsilon)
+    kernel = getattr(_backend.get().nn, "batch_norm_training", None)
+    fused = None if kernel is None else kernel(x, axis, gamma, beta, epsilon)
     if fused is not None:
         return fused
-    axis %= rank
-    axes = tuple(i for i in range(rank) if i != axis)
-    shape = tuple(ops.shape(x)[axis] if i == axis else 1 for i in range(rank))
+    axes = tuple(i for i in range(rank) if i != axis % rank)
     mean, variance = ops.mean(x, axis=axes), ops.var(x, axis=axes)
-    inv = ops.rsqrt(ops.reshape(variance, shape) + epsilon)
-    if gamma is not None:
-        inv = inv * ops.reshape(gamma, shape)
-    shift = -ops.reshape(mean, shape) * inv
-    if beta is not None:
-        shift = shift + ops.reshape(beta, shape)
-    return x * inv + shift, mean, variance
+    return ops.batch_normalization(x, mean, variance, axis, offset=beta, scale=gamma,
+                                   epsilon=epsilon), mean, variance

@@ -29,11 +29,16 @@ def standardize_dtype(dtype) -> str:
 _EAGER = type(find_top_trace(()))  # the trace outside every jit, grad and vmap
 
 
+def _tracing() -> bool:
+    """Whether code runs inside a jit, grad or vmap (about 0.1 µs to ask)."""
+    return type(find_top_trace(())) is not _EAGER
+
+
 def host_made() -> bool:
     """Whether a new array is better made by NumPy and transferred: outside every trace, on a
     CPU. jax.numpy compiles a small XLA program per shape and dtype for zeros, ones, full or a
     Python number (tens of milliseconds each, at model build time); a host array is free."""
-    return type(find_top_trace(())) is _EAGER and jax.default_backend() == "cpu"
+    return not _tracing() and jax.default_backend() == "cpu"
 
 
 def canonical_dtype(dtype):
@@ -156,13 +161,12 @@ class _SizedJit:
         self._top = self._nested = None
 
     def __call__(self, *args):
-        leaves = jax.tree_util.tree_leaves(args)
-        if any(isinstance(leaf, jax.core.Tracer) for leaf in leaves):
+        if _tracing():
             if self._nested is None:
                 self._nested = jax.jit(self._fn, donate_argnums=self._donate)
             return self._nested(*args)
         if self._top is None:
-            numbers = sum(getattr(leaf, "size", 1) for leaf in leaves)
+            numbers = sum(getattr(leaf, "size", 1) for leaf in jax.tree_util.tree_leaves(args))
             self._top = jax.jit(self._fn, donate_argnums=self._donate,
                                 compiler_options=_QUICK_CODEGEN if numbers < SMALL_PROGRAM
                                 else None)
